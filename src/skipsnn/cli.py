@@ -1,0 +1,66 @@
+"""The ``skipsnn`` command.
+
+Each command group lives in ``skipsnn.commands.<name>`` and exposes
+``register(subparsers)``; its handlers take the parsed args and return an exit status.
+Bad input (`SkipSNNError`) becomes one sentence on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import SkipSNNError
+
+# Command modules, in the order `skipsnn --help` lists them. A module that is not
+# present yet is simply left out, so the command grows with the package.
+COMMAND_MODULES = ("theory", "data", "train", "search", "reproduce", "report", "demo")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own errors: also exit 2, one line
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="skipsnn",
+        description="Feedforward spiking neural networks with heterogeneous dynamics and "
+        "skip-layer connections (She, Dash & Mukhopadhyay, ICLR 2022).",
+    )
+    parser.add_argument("--version", action="version", version=f"skipsnn {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(f".commands.{name}", __package__)
+        except ModuleNotFoundError as e:
+            if e.name == f"{__package__}.commands.{name}":
+                continue
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.handler(args) or 0)
+    except SkipSNNError as e:
+        msg = str(e).rstrip(".")
+        print(f"skipsnn: error: {msg}.", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("skipsnn: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Command groups of the ``skipsnn`` CLI; each module has ``register(subparsers)``."""

@@ -1,0 +1,22 @@
+"""One exception type for bad input.
+
+Anything a user can get wrong (a malformed file, an infeasible config, a negative time
+constant) raises `SkipSNNError` with one sentence naming the problem. The CLI turns it
+into that sentence on stderr and exit status 2, never a traceback.
+"""
+
+
+class SkipSNNError(ValueError):
+    """Bad input from the user: the message is one plain sentence."""
+
+
+class ParameterError(SkipSNNError):
+    """A neuron or network parameter is out of its valid range."""
+
+
+class DataError(SkipSNNError):
+    """A data file or dataset root is missing or malformed."""
+
+
+class ConfigError(SkipSNNError):
+    """A configuration is malformed or infeasible."""

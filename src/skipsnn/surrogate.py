@@ -1,0 +1,47 @@
+"""Heaviside step with a surrogate gradient, for BPTT through spiking layers.
+
+Forward: ``H(x) = 1 if x >= 0 else 0`` (x = v - v_th).
+Backward, with width ``w`` (larger ``w`` = sharper):
+
+- ``fast_sigmoid``: dH/dx ~ 1 / (1 + w |x|)^2            (SuperSpike, Zenke & Ganguli 2018)
+- ``arctan``:       dH/dx ~ (w / 2) / (1 + (pi w x / 2)^2) (Fang et al. 2021)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .errors import ParameterError
+
+SURROGATES = ("fast_sigmoid", "arctan")
+
+
+def surrogate_grad(x: torch.Tensor, kind: str, width: float) -> torch.Tensor:
+    """The surrogate derivative dH/dx evaluated at ``x``."""
+    if kind == "fast_sigmoid":
+        return 1.0 / (1.0 + width * x.abs()) ** 2
+    if kind == "arctan":
+        return (width / 2) / (1.0 + (math.pi / 2 * width * x) ** 2)
+    raise ParameterError(f"unknown surrogate {kind!r}; choose one of {', '.join(SURROGATES)}")
+
+
+class _Heaviside(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, kind, width):
+        ctx.save_for_backward(x)
+        ctx.kind, ctx.width = kind, width
+        return (x >= 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * surrogate_grad(x, ctx.kind, ctx.width), None, None
+
+
+def heaviside(x: torch.Tensor, kind: str = "fast_sigmoid", width: float = 10.0) -> torch.Tensor:
+    """Spike function: exact step forward, surrogate derivative backward."""
+    if kind not in SURROGATES:
+        raise ParameterError(f"unknown surrogate {kind!r}; choose one of {', '.join(SURROGATES)}")
+    return _Heaviside.apply(x, kind, float(width))
