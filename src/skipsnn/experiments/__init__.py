@@ -1,0 +1,1 @@
+"""The paper's protocol (accuracy against label fraction), ablations, and reports."""

@@ -1,0 +1,104 @@
+"""One markdown report from run folders: a summary table and every plot they hold.
+
+A run folder is anything skipsnn wrote with ``--out``: a training run (``metrics.json``),
+a search (``best.json``, convergence plot), or a reproduction (``table3.md`` /
+``ablation.md``). Plots are linked relative to the report, so the report and the runs can
+be moved together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ..errors import SkipSNNError
+
+SUMMARY_KEYS = (
+    "test_accuracy",
+    "val_accuracy",
+    "val_loss",
+    "params",
+    "epochs",
+    "label_fraction",
+    "train_seconds",
+)
+# Plots people look for first come first; the rest follow alphabetically.
+PLOT_ORDER = ("curves", "training", "confusion", "raster", "kernels", "convergence", "accuracy")
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _plot_rank(p: Path) -> tuple[int, str]:
+    name = p.name.lower()
+    for i, key in enumerate(PLOT_ORDER):
+        if key in name:
+            return i, name
+    return len(PLOT_ORDER), name
+
+
+def describe_run(run_dir: Path) -> dict:
+    """What a run folder holds: kind, metrics, markdown tables, plots."""
+    if not run_dir.is_dir():
+        raise SkipSNNError(f"run folder {run_dir} does not exist")
+    metrics = {}
+    for name in ("metrics.json", "best.json"):
+        f = run_dir / name
+        if f.exists():
+            try:
+                metrics.update(json.loads(f.read_text()))
+            except json.JSONDecodeError as e:
+                raise SkipSNNError(f"{f} is not valid JSON ({e.msg})") from e
+    tables = sorted(p for p in run_dir.glob("*.md") if p.name != "report.md")
+    plots = sorted(run_dir.glob("*.png"), key=_plot_rank)
+    if not (metrics or tables or plots):
+        raise SkipSNNError(
+            f"{run_dir} holds no skipsnn results (no metrics.json, best.json, tables or plots)"
+        )
+    kind = (
+        "search"
+        if (run_dir / "best.json").exists()
+        else "reproduction"
+        if tables
+        else "training run"
+    )
+    return {"dir": run_dir, "kind": kind, "metrics": metrics, "tables": tables, "plots": plots}
+
+
+def build_report(run_dirs: list[Path], out_file: Path, title: str = "skipsnn report") -> str:
+    """Write the report to ``out_file`` (atomically) and return its text."""
+    runs = [describe_run(Path(d)) for d in run_dirs]
+    base = out_file.parent.resolve()
+    lines = [f"# {title}", ""]
+    trained = [r for r in runs if r["kind"] == "training run"]
+    if trained:
+        lines += [
+            "| run | " + " | ".join(SUMMARY_KEYS) + " |",
+            "|---" * (len(SUMMARY_KEYS) + 1) + "|",
+        ]
+        for r in trained:
+            row = [_fmt(r["metrics"].get(k)) for k in SUMMARY_KEYS]
+            lines.append(f"| {r['dir'].name} | " + " | ".join(row) + " |")
+        lines.append("")
+    for r in runs:
+        lines += [f"## {r['dir'].name} ({r['kind']})", ""]
+        if r["kind"] == "search":
+            m = r["metrics"]
+            lines += [f"- best objective: {_fmt(m.get('objective'))}", ""]
+        for t in r["tables"]:
+            lines += [t.read_text().strip(), ""]
+        for p in r["plots"]:
+            rel = os.path.relpath(p.resolve(), base)
+            lines += [f"![{p.stem}]({rel})", ""]
+    text = "\n".join(lines)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_file.with_suffix(out_file.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, out_file)
+    return text

@@ -1,0 +1,71 @@
+"""Aggregate run results over seeds and lay them out like the paper's Table 3."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from .paper import published, published_params_m
+
+METHOD_LABEL = {"stdp": "mMND, STDP", "bptt": "mMND, BPTT"}
+
+
+def mean_std(values: Iterable[float]) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (0 for a single value) and count."""
+    v = np.asarray(list(values), dtype=float)
+    if v.size == 0:
+        return float("nan"), float("nan"), 0
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0, int(v.size)
+
+
+def aggregate(results: Iterable[Mapping]) -> dict[tuple[str, float], dict]:
+    """Group results by (method, fraction): accuracy in percent, mean +- std over seeds.
+
+    Each result has ``method``, ``fraction``, ``seed``, ``test_accuracy`` (0..1) and
+    ``params``. Failed runs (``test_accuracy`` None) are counted but not averaged.
+    """
+    groups: dict[tuple[str, float], list[Mapping]] = defaultdict(list)
+    for r in results:
+        groups[(r["method"], round(float(r["fraction"]), 3))].append(r)
+    out = {}
+    for key, rs in sorted(groups.items()):
+        accs = [100.0 * r["test_accuracy"] for r in rs if r.get("test_accuracy") is not None]
+        mean, std, n = mean_std(accs)
+        out[key] = {
+            "mean": mean,
+            "std": std,
+            "n": n,
+            "failed": len(rs) - n,
+            "params": max((r.get("params") or 0) for r in rs),
+        }
+    return out
+
+
+def _cell(stats: dict | None, paper: float | None) -> str:
+    if stats is None or stats["n"] == 0:
+        measured = "—"
+    else:
+        measured = f"{stats['mean']:.1f} ± {stats['std']:.1f}"
+    return f"{measured} ({paper:.1f})" if paper is not None else measured
+
+
+def table3_markdown(dataset: str, results: Iterable[Mapping], fractions: Iterable[float]) -> str:
+    """Markdown table: one row per method, one column per label fraction, then params.
+
+    Cells read ``measured mean ± std (paper)``; the paper's number appears only for the
+    paper's own datasets.
+    """
+    agg = aggregate(results)
+    fractions = [round(float(f), 3) for f in fractions]
+    methods = sorted({m for m, _ in agg}, key=lambda m: (m != "stdp", m))
+    head = "| " + dataset + ", labelled data | " + " | ".join(f"{f:.0%}" for f in fractions)
+    lines = [head + " | params |", "|---" * (len(fractions) + 2) + "|"]
+    for m in methods:
+        cells = [_cell(agg.get((m, f)), published(dataset, m, f)) for f in fractions]
+        params = max((s["params"] for (mm, _), s in agg.items() if mm == m), default=0)
+        pp = published_params_m(dataset, m)
+        ptxt = f"{params / 1e6:.3g}M" + (f" ({pp}M)" if pp is not None else "")
+        lines.append(f"| {METHOD_LABEL.get(m, m)} | " + " | ".join(cells) + f" | {ptxt} |")
+    return "\n".join(lines) + "\n"
