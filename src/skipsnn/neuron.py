@@ -194,7 +194,7 @@ def lif_multistep_reference(
 
 
 # The networks call this name; a fused implementation may replace the reference here.
-lif_multistep = lif_multistep_reference
+from .lif_scan import lif_scan as lif_multistep  # noqa: E402, F401, I001 (fused, same numbers)
 
 
 # ---------------------------------------------------------------------------------------

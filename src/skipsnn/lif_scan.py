@@ -1,0 +1,501 @@
+r"""Fused multi-step LIF: the same numbers as `neuron.lif_multistep_reference`, faster.
+
+The reference runs `neuron.lif_step` once per time step and lets autograd record every
+intermediate tensor. Here the whole scan over the time axis is one autograd node:
+
+Forward, for ``n = 0 .. T-1`` (``decay = exp(-dt/tau_m)``, ``gain = R_m/tau_m``)::
+
+    u[n] = a + (v[n-1] - a) * decay + gain * x[n]      # potential before the reset
+    h[n] = u[n] - v_th;   s[n] = H(h[n])
+    v[n] = v_reset if s[n] else u[n]                   # detached reset
+
+evaluated in exactly the reference's order of floating-point operations, so spikes and
+the final potential are bitwise equal to the reference on the CPU.
+
+Backward, with the reset detached (``g[n] = dL/du[n]``, ``sg`` the surrogate derivative)::
+
+    g[n] = dL/ds[n] * sg(h[n]) + (1 - s[n]) * decay * g[n+1]      (g[T] = dL/dv[T-1] / decay)
+    dL/dx[n] = gain * g[n];   dL/dv0 = decay * g[0]
+
+and, when the dynamics are learnable, ``dL/dgain = sum_n g[n] x[n]``,
+``dL/da = sum_n g[n] (1 - decay)``, ``dL/ddecay = sum_n g[n] (v[n-1] - a)``, summed over
+the dimensions the parameter was broadcast over; autograd carries them on to
+``tau_m`` and ``r_m``. So the forward keeps only ``h`` (4 bytes per neuron and step; ``s``
+is ``h >= 0``) and ``x`` only when ``R_m`` or ``tau_m`` need a gradient.
+
+Backends, picked per call (``backend=`` or the ``SKIPSNN_LIF_BACKEND`` variable):
+
+- ``c``: a small C kernel (OpenMP over neurons, the state of a block of neurons kept in
+  L1 across the time loop), compiled with the system C compiler on first use into
+  ``~/.cache/skipsnn`` (about a second) and called through ctypes; CPU float32 only.
+- ``torch``: an in-place time loop in plain torch ops; any device and dtype.
+- ``triton``: a Triton kernel for CUDA tensors. Written for the GPU path but **not run in
+  this project's sessions so far** (no GPU was available); ``auto`` does not pick it
+  unless ``SKIPSNN_LIF_BACKEND=triton`` asks for it, and it falls back to ``torch``
+  when Triton is missing.
+
+``auto`` takes ``c`` when it applies and compiles, else ``torch``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import torch
+
+from .errors import ParameterError
+from .surrogate import SURROGATES, surrogate_grad
+
+BACKENDS = ("auto", "c", "torch", "triton")
+_SURROGATE_CODE = {"fast_sigmoid": 0, "arctan": 1}
+
+# ---------------------------------------------------------------------------------------
+# The C kernel
+# ---------------------------------------------------------------------------------------
+
+# -ffp-contract=off: no fused multiply-add, so every operation rounds as torch's separate
+# elementwise kernels do and the forward stays bitwise equal to the reference.
+_C_FLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared", "-std=c99"]
+
+_C_SOURCE = r"""
+#include <stdint.h>
+#include <stddef.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Neurons are processed in blocks of BLK; a block's state and parameters stay in L1
+   while the time loop streams its slice of x, s and h. */
+#define BLK 512
+
+static inline float surrogate(float h, int kind, float width) {
+    if (kind == 0) { float d = 1.0f + width * (h < 0 ? -h : h); return 1.0f / (d * d); }
+    float z = 1.5707963267948966f * width * h;
+    return (0.5f * width) / (1.0f + z * z);
+}
+
+/* x, s, h: [T, N]; a, d, g, v: [N]. v holds v0 on entry and v[T-1] on exit. h may be NULL. */
+void lif_forward(const float *x, const float *a, const float *d, const float *g, float *v,
+                 float *s, float *h, int64_t T, int64_t N, float vth, float vreset,
+                 int zero_a, int threads) {
+    int64_t nblk = (N + BLK - 1) / BLK;
+    #pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t b = 0; b < nblk; b++) {
+        int64_t i0 = b * BLK, i1 = i0 + BLK < N ? i0 + BLK : N;
+        for (int64_t t = 0; t < T; t++) {
+            const float *xt = x + t * N;
+            float *st = s + t * N;
+            float *ht = h ? h + t * N : NULL;
+            for (int64_t i = i0; i < i1; i++) {
+                float u;
+                /* same order as the reference: (a + (v - a) * d) + g * x */
+                if (zero_a) u = v[i] * d[i];
+                else u = a[i] + (v[i] - a[i]) * d[i];
+                u = u + g[i] * xt[i];
+                int spk = u >= vth;
+                st[i] = spk ? 1.0f : 0.0f;
+                if (ht) ht[i] = u - vth;
+                v[i] = spk ? vreset : u;
+            }
+        }
+    }
+}
+
+/* gs, h, out: [T, N]; d, gpost: [N]; scale: [N] or NULL. gpost holds dL/dv[T-1] on entry
+   and dL/dv0 on exit; out gets g[n] * scale (or g[n] if scale is NULL). gs may be NULL. */
+void lif_backward(const float *gs, const float *h, const float *d, const float *scale,
+                  float *gpost, float *out, int64_t T, int64_t N, int kind, float width,
+                  int threads) {
+    int64_t nblk = (N + BLK - 1) / BLK;
+    #pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t b = 0; b < nblk; b++) {
+        int64_t i0 = b * BLK, i1 = i0 + BLK < N ? i0 + BLK : N;
+        for (int64_t t = T - 1; t >= 0; t--) {
+            const float *ht = h + t * N;
+            const float *gst = gs ? gs + t * N : NULL;
+            float *ot = out + t * N;
+            for (int64_t i = i0; i < i1; i++) {
+                float hh = ht[i];
+                float gp = hh >= 0 ? 0.0f : gpost[i];
+                if (gst) gp += gst[i] * surrogate(hh, kind, width);
+                ot[i] = scale ? gp * scale[i] : gp;
+                gpost[i] = gp * d[i];
+            }
+        }
+    }
+}
+"""
+
+_lib_lock = threading.Lock()
+_lib: ctypes.CDLL | None = None
+_lib_error: str | None = None
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("SKIPSNN_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "skipsnn"
+    )
+    return Path(root) / "lif_scan"
+
+
+def _compile(flags: list[str], target: Path) -> None:
+    """Compile the kernel into ``target`` atomically (tmp file, then os.replace)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        src = Path(tmp) / "lif_scan.c"
+        src.write_text(_C_SOURCE)
+        out = Path(tmp) / target.name
+        cc = os.environ.get("CC", "cc")
+        subprocess.run(
+            [cc, *flags, str(src), "-o", str(out)], check=True, capture_output=True, timeout=120
+        )
+        os.replace(out, target)
+
+
+def _load_c_library() -> ctypes.CDLL | None:
+    """The compiled kernel, building it once per source/flags/platform; None if impossible."""
+    global _lib, _lib_error
+    with _lib_lock:
+        if _lib is not None or _lib_error is not None:
+            return _lib
+        errors = []
+        # OpenMP first; a compiler without it still gives a single-threaded kernel.
+        for extra in (["-fopenmp"], []):
+            flags = _C_FLAGS + extra
+            key = hashlib.sha256(
+                "\0".join([_C_SOURCE, *flags, platform.machine(), sys.platform]).encode()
+            ).hexdigest()[:16]
+            target = _cache_dir() / f"lif_scan_{key}.so"
+            try:
+                if not target.exists():
+                    _compile(flags, target)
+                lib = ctypes.CDLL(str(target))
+            except (OSError, subprocess.SubprocessError) as e:
+                errors.append(f"{' '.join(extra) or 'plain'}: {e}")
+                continue
+            f32p, i64 = ctypes.c_void_p, ctypes.c_int64
+            lib.lif_forward.argtypes = [f32p] * 7 + [i64, i64, ctypes.c_float, ctypes.c_float]
+            lib.lif_forward.argtypes += [ctypes.c_int, ctypes.c_int]
+            lib.lif_forward.restype = None
+            lib.lif_backward.argtypes = [f32p] * 6 + [i64, i64, ctypes.c_int, ctypes.c_float]
+            lib.lif_backward.argtypes += [ctypes.c_int]
+            lib.lif_backward.restype = None
+            _lib = lib
+            return _lib
+        _lib_error = "; ".join(errors)
+        return None
+
+
+def c_backend_error() -> str | None:
+    """Why the C kernel is unavailable (None when it loaded)."""
+    _load_c_library()
+    return _lib_error
+
+
+def _ptr(t: torch.Tensor | None) -> int | None:
+    return None if t is None else t.data_ptr()
+
+
+# ---------------------------------------------------------------------------------------
+# Forward and backward scans, one function per backend
+# ---------------------------------------------------------------------------------------
+
+
+def _full(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
+    """A parameter broadcast to the state shape, as its own contiguous float buffer."""
+    return t.detach().expand(shape).contiguous()
+
+
+def _forward_c(x, a, decay, gain, v0, v_th, v_reset, keep_h):
+    lib = _load_c_library()
+    state = x.shape[1:]
+    n = math.prod(state)
+    x = x.contiguous()
+    v = v0.detach().expand(state).clone(memory_format=torch.contiguous_format)
+    s = torch.empty_like(x)
+    h = torch.empty_like(x) if keep_h else None
+    zero_a = not bool(a.detach().any())
+    af, df, gf = _full(a, state), _full(decay, state), _full(gain, state)
+    lib.lif_forward(
+        _ptr(x), _ptr(af), _ptr(df), _ptr(gf), _ptr(v), _ptr(s), _ptr(h),
+        x.shape[0], n, float(v_th), float(v_reset), int(zero_a), torch.get_num_threads(),
+    )  # fmt: skip
+    return s, h, v
+
+
+def _backward_c(gs, gv, h, decay, gain, kind, width, want_g):
+    """``(dL/dx or g, dL/dv0)``; ``g`` unscaled when ``want_g`` (parameter gradients need it)."""
+    lib = _load_c_library()
+    state = h.shape[1:]
+    n = math.prod(state)
+    gs = None if gs is None else gs.contiguous()
+    gpost = torch.zeros(state, dtype=h.dtype) if gv is None else gv.expand(state).contiguous()
+    gpost = gpost.clone()
+    out = torch.empty_like(h)
+    df = _full(decay, state)
+    scale = None if want_g else _full(gain, state)
+    lib.lif_backward(
+        _ptr(gs), _ptr(h), _ptr(df), _ptr(scale), _ptr(gpost), _ptr(out),
+        h.shape[0], n, _SURROGATE_CODE[kind], float(width), torch.get_num_threads(),
+    )  # fmt: skip
+    return out, gpost
+
+
+def _forward_torch(x, a, decay, gain, v0, v_th, v_reset, keep_h):
+    state = x.shape[1:]
+    a, decay, gain = a.detach(), decay.detach(), gain.detach()
+    gx = gain * x  # the reference's gain * x[n], for all steps in one pass
+    v = v0.detach().to(x.dtype).expand(state).clone(memory_format=torch.contiguous_format)
+    s = torch.empty_like(x)
+    h = torch.empty_like(x) if keep_h else None
+    zero_a = not bool(a.any())
+    mask = torch.empty(state, dtype=torch.bool, device=x.device)
+    for t in range(x.shape[0]):
+        # (a + (v - a) * decay) + gain * x: the reference's order of operations
+        if zero_a:
+            v.mul_(decay)
+        else:
+            v.sub_(a).mul_(decay).add_(a)
+        v.add_(gx[t])
+        torch.ge(v, v_th, out=mask)
+        if keep_h:
+            torch.sub(v, v_th, out=h[t])
+        s[t].copy_(mask)
+        v.masked_fill_(mask, v_reset)
+    return s, h, v
+
+
+def _backward_torch(gs, gv, h, decay, gain, kind, width, want_g):
+    decay, gain = decay.detach(), gain.detach()
+    g = torch.zeros_like(h) if gs is None else gs * surrogate_grad(h, kind, width)
+    not_spiked = (h < 0).to(h.dtype)
+    last = h.shape[0] - 1
+    if gv is not None:  # v[T-1] = u[T-1] * (1 - s[T-1])
+        g[last].addcmul_(not_spiked[last], gv)
+    # g[n] = A[n] + m[n] * g[n+1] with m[n] = (1 - s[n]) * decay: one in-place op per step
+    m = not_spiked.mul_(decay)
+    for t in range(last - 1, -1, -1):
+        g[t].addcmul_(m[t], g[t + 1])
+    gv0 = g[0] * decay
+    return (g if want_g else g.mul_(gain)), gv0
+
+
+# ---------------------------------------------------------------------------------------
+# The Triton kernel (GPU). Unverified: no GPU was available while it was written.
+# ---------------------------------------------------------------------------------------
+
+_triton_kernels = None
+
+
+def _load_triton():
+    """(forward, backward) Triton kernels, or None when Triton or CUDA is missing."""
+    global _triton_kernels
+    if _triton_kernels is not None:
+        return _triton_kernels or None
+    try:
+        import triton
+        import triton.language as tl
+    except ImportError:
+        _triton_kernels = False
+        return None
+
+    @triton.jit
+    def fwd(x, a, d, g, v, s, h, T, N, vth, vreset, KEEP_H: tl.constexpr, BLOCK: tl.constexpr):
+        i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        ok = i < N
+        ai = tl.load(a + i, mask=ok, other=0.0)
+        di = tl.load(d + i, mask=ok, other=0.0)
+        gi = tl.load(g + i, mask=ok, other=0.0)
+        vi = tl.load(v + i, mask=ok, other=0.0)
+        for t in range(T):
+            xt = tl.load(x + t * N + i, mask=ok, other=0.0)
+            u = ai + (vi - ai) * di
+            u = u + gi * xt
+            spk = u >= vth
+            tl.store(s + t * N + i, tl.where(spk, 1.0, 0.0), mask=ok)
+            if KEEP_H:
+                tl.store(h + t * N + i, u - vth, mask=ok)
+            vi = tl.where(spk, vreset, u)
+        tl.store(v + i, vi, mask=ok)
+
+    @triton.jit
+    def bwd(gs, h, d, scale, gpost, out, T, N, width, KIND: tl.constexpr, BLOCK: tl.constexpr):
+        i = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        ok = i < N
+        di = tl.load(d + i, mask=ok, other=0.0)
+        sc = tl.load(scale + i, mask=ok, other=0.0)
+        gp = tl.load(gpost + i, mask=ok, other=0.0)
+        for k in range(T):
+            t = T - 1 - k
+            hh = tl.load(h + t * N + i, mask=ok, other=0.0)
+            gst = tl.load(gs + t * N + i, mask=ok, other=0.0)
+            if KIND == 0:
+                q = 1.0 + width * tl.abs(hh)
+                sg = 1.0 / (q * q)
+            else:
+                z = 1.5707963267948966 * width * hh
+                sg = (0.5 * width) / (1.0 + z * z)
+            gcur = tl.where(hh >= 0, 0.0, gp) + gst * sg
+            tl.store(out + t * N + i, gcur * sc, mask=ok)
+            gp = gcur * di
+        tl.store(gpost + i, gp, mask=ok)
+
+    _triton_kernels = (fwd, bwd)
+    return _triton_kernels
+
+
+def _forward_triton(x, a, decay, gain, v0, v_th, v_reset, keep_h):
+    fwd, _ = _load_triton()
+    state, n, block = x.shape[1:], math.prod(x.shape[1:]), 1024
+    x = x.contiguous()
+    v = v0.detach().expand(state).clone(memory_format=torch.contiguous_format)
+    s = torch.empty_like(x)
+    h = torch.empty_like(x) if keep_h else s  # a dummy pointer when KEEP_H is off
+    af, df, gf = _full(a, state), _full(decay, state), _full(gain, state)
+    grid = (triton_cdiv(n, block),)
+    fwd[grid](x, af, df, gf, v, s, h, x.shape[0], n, float(v_th), float(v_reset), keep_h, block)
+    return s, (h if keep_h else None), v
+
+
+def _backward_triton(gs, gv, h, decay, gain, kind, width, want_g):
+    _, bwd = _load_triton()
+    state, n, block = h.shape[1:], math.prod(h.shape[1:]), 1024
+    gs = torch.zeros_like(h) if gs is None else gs.contiguous()
+    gpost = torch.zeros(state, dtype=h.dtype, device=h.device) if gv is None else gv
+    gpost = gpost.expand(state).contiguous().clone()
+    out = torch.empty_like(h)
+    df = _full(decay, state)
+    scale = torch.ones(state, dtype=h.dtype, device=h.device) if want_g else _full(gain, state)
+    grid = (triton_cdiv(n, block),)
+    bwd[grid](
+        gs, h, df, scale, gpost, out, h.shape[0], n, float(width), _SURROGATE_CODE[kind], block
+    )
+    return out, gpost
+
+
+def triton_cdiv(n: int, block: int) -> int:
+    return (n + block - 1) // block
+
+
+_IMPLS = {
+    "c": (_forward_c, _backward_c),
+    "torch": (_forward_torch, _backward_torch),
+    "triton": (_forward_triton, _backward_triton),
+}
+
+
+def resolve_backend(x: torch.Tensor, backend: str | None = None) -> str:
+    """The backend that will run for input ``x``: the request if it applies, else ``torch``."""
+    want = backend or os.environ.get("SKIPSNN_LIF_BACKEND", "auto")
+    if want not in BACKENDS:
+        raise ParameterError(f"unknown LIF backend {want!r}; choose one of {', '.join(BACKENDS)}")
+    if want in ("auto", "c") and x.device.type == "cpu" and x.dtype == torch.float32:
+        if _load_c_library() is not None:
+            return "c"
+    if want == "triton" and x.is_cuda and x.dtype == torch.float32 and _load_triton():
+        return "triton"
+    return "torch"
+
+
+def available_backends() -> list[str]:
+    """Backends that can run in this process (``torch`` always can)."""
+    out = ["torch"]
+    if _load_c_library() is not None:
+        out.insert(0, "c")
+    if torch.cuda.is_available() and _load_triton():
+        out.append("triton")
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Autograd node and the public function
+# ---------------------------------------------------------------------------------------
+
+
+def _sum_to(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``t`` summed over the dimensions ``like`` was broadcast along (and the time axis)."""
+    while t.dim() > like.dim():
+        t = t.sum(0)
+    return t.sum_to_size(like.shape)
+
+
+class _LIFScan(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, a, decay, gain, v0, v_th, v_reset, kind, width, backend):
+        s, h, v = _IMPLS[backend][0](x, a, decay, gain, v0, v_th, v_reset, True)
+        need_x = ctx.needs_input_grad[3]
+        ctx.save_for_backward(h, a, decay, gain, v0, x if need_x else None)
+        ctx.cfg = (v_th, v_reset, kind, width, backend)
+        return s, v
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, gs, gv):
+        h, a, decay, gain, v0, x = ctx.saved_tensors
+        v_th, v_reset, kind, width, backend = ctx.cfg
+        need_x, need_a, need_d, need_g, need_v0 = ctx.needs_input_grad[:5]
+        want_g = need_a or need_d or need_g
+        out, gv0 = _IMPLS[backend][1](gs, gv, h, decay, gain, kind, width, want_g)
+        dx = da = dd = dg = dv0 = None
+        if want_g:
+            g = out
+            if need_x:
+                dx = g * gain
+            if need_g:
+                dg = _sum_to(g * x, gain)
+            if need_a:
+                da = _sum_to(g * (1 - decay), a)
+            if need_d:
+                # potential after the previous step: v0, then h + v_th or v_reset
+                prev = torch.where(h[:-1] >= 0, torch.full_like(h[:-1], v_reset), h[:-1] + v_th)
+                prev = torch.cat([v0.expand(h.shape[1:]).unsqueeze(0).to(h.dtype), prev])
+                dd = _sum_to(g * (prev - a), decay)
+        else:
+            dx = out
+        if need_v0:
+            dv0 = _sum_to(gv0, v0)
+        return dx, da, dd, dg, dv0, None, None, None, None, None
+
+
+def lif_scan(
+    x_seq: torch.Tensor,
+    p,
+    dt: float = 1.0,
+    v0: torch.Tensor | None = None,
+    surrogate: str = "fast_sigmoid",
+    width: float = 10.0,
+    backend: str | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fused `neuron.lif_multistep_reference`: spikes ``[T, ...]`` and the final potential.
+
+    ``p`` is a `neuron.LIFParams`; gradients flow to ``x_seq``, ``v0`` and any of
+    ``p.a``, ``p.tau_m``, ``p.r_m`` that require them. ``backend`` is one of `BACKENDS`
+    (default: the ``SKIPSNN_LIF_BACKEND`` variable, else ``auto``).
+    """
+    if surrogate not in SURROGATES:
+        raise ParameterError(
+            f"unknown surrogate {surrogate!r}; choose one of {', '.join(SURROGATES)}"
+        )
+    if x_seq.dim() < 1 or x_seq.shape[0] == 0:
+        raise ParameterError("the input sequence needs a leading time axis with at least one step")
+    decay, gain = p.decay(dt), p.gain()
+    a = p.a
+    # Parameters may live on another device or dtype than x only if broadcasting allows.
+    a, decay, gain = (t.to(device=x_seq.device, dtype=x_seq.dtype) for t in (a, decay, gain))
+    if v0 is None:
+        v0 = torch.full((), float(p.v_reset), dtype=x_seq.dtype, device=x_seq.device)
+    name = resolve_backend(x_seq, backend)
+    tracked = (x_seq, a, decay, gain, v0)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tracked):
+        return _LIFScan.apply(*tracked, p.v_th, p.v_reset, surrogate, float(width), name)
+    s, _, v = _IMPLS[name][0](x_seq, a, decay, gain, v0, p.v_th, p.v_reset, False)
+    return s, v
