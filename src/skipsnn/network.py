@@ -1,0 +1,211 @@
+r"""mMND networks: convolutional spiking layers with several neuron dynamics, skips, a readout.
+
+Layers are numbered ``0`` (the input event frames) to ``m`` (the last spiking layer).
+Layer ``i >= 1`` is a convolution (padding ``kernel // 2``) whose ``C_i`` output
+channels are split into ``n_dynamic`` contiguous groups, group ``g`` with its own
+``(a, tau_m, R_m)``. With ``s_j[n]`` the spikes of layer ``j`` at step ``n``
+(``s_0 = x``, the input frames)::
+
+    I_i[n] = conv_i(s_{i-1}[n]) + sum_{(j, i) in skips} adapter_{j,i}(s_j[n])
+    v_i[n] = a + (v_i[n-1] - a) exp(-dt / tau_m) + (R_m / tau_m) I_i[n]
+    s_i[n] = H(v_i[n] - v_th);   v_i[n] <- v_reset where s_i[n] = 1
+
+An adapter matches shapes: average pooling to layer ``i``'s spatial size, then a 1x1
+convolution to its channels. The readout is a non-spiking leaky integrator over a
+linear layer on the (optionally pooled) spikes of layer ``m``::
+
+    u[n] = beta u[n-1] + (1 - beta) (W f(s_m[n]) + b),   beta = exp(-dt / tau_out),  u[0] = 0
+    logits = (1 / T) sum_n u[n]
+
+and the loss is cross-entropy on ``logits``. There is no delay between layers, so the
+network is evaluated one layer at a time over all steps: each convolution runs on the
+whole ``[T * B, C, H, W]`` block and `neuron.lif_multistep` runs the dynamics over time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import neuron
+from .config import Config, NetworkConfig, skip_edges
+from .errors import ConfigError
+
+# Classes per dataset, so the parameter count can be computed without loading data.
+N_CLASSES = {"gestures": 11, "digits": 10, "dvsgesture": 11, "ncaltech101": 101}
+
+
+def conv_out_size(size: int, kernel: int, stride: int) -> int:
+    """Spatial size after a convolution with padding ``kernel // 2``."""
+    pad = kernel // 2
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+class Forward(NamedTuple):
+    """What `MMNDNet.forward` returns with ``record=True``."""
+
+    logits: torch.Tensor  # [B, K] time-averaged readout potential
+    spikes: list[torch.Tensor]  # per spiking layer 1..m: [T, B, C, H, W]
+    potential: torch.Tensor  # [T, B, K] readout potential u[n]
+
+
+class MMNDNet(nn.Module):
+    """The mMND network of a `NetworkConfig` for inputs ``[B, T, C, H, W]``."""
+
+    def __init__(self, cfg: NetworkConfig, input_shape: tuple[int, int, int], n_classes: int):
+        super().__init__()
+        if n_classes < 2:
+            raise ConfigError(f"a classifier needs at least 2 classes, got {n_classes}")
+        c, h, w = input_shape
+        self.cfg = cfg
+        self.input_shape = (c, h, w)
+        self.n_classes = n_classes
+        s = cfg.skip  # skip_edges raises ConfigError for an infeasible rule
+        self.edges = skip_edges(len(cfg.layers), s.n_skip, s.l_start, s.l_end)
+        # shapes[i] = (channels, height, width) of layer i's output; layer 0 is the input.
+        self.shapes = [(c, h, w)]
+        self.convs = nn.ModuleList()
+        for layer in cfg.layers:
+            cin = self.shapes[-1][0]
+            self.convs.append(
+                nn.Conv2d(
+                    cin, layer.channels, layer.kernel, layer.stride, layer.kernel // 2, bias=False
+                )
+            )
+            _, hh, ww = self.shapes[-1]
+            self.shapes.append(
+                (
+                    layer.channels,
+                    conv_out_size(hh, layer.kernel, layer.stride),
+                    conv_out_size(ww, layer.kernel, layer.stride),
+                )
+            )
+        self.adapters = nn.ModuleDict()
+        for s, e in self.edges:
+            self.adapters[f"{s}->{e}"] = nn.Conv2d(
+                self.shapes[s][0], self.shapes[e][0], 1, bias=False
+            )
+
+        # Per-channel neuron parameters; buffers (fixed) unless learn_dynamics.
+        self.learn_dynamics = cfg.learn_dynamics
+        dyns = [(d.a, d.tau_m, d.r_m) for d in cfg.dynamics]
+        for i, (ch, _, _) in enumerate(self.shapes[1:], start=1):
+            p = neuron.channel_params(dyns, ch, cfg.v_th, cfg.v_reset, trailing_dims=2)
+            if cfg.learn_dynamics:
+                # Positive tau_m and R_m through their logarithms.
+                self.register_parameter(f"a_{i}", nn.Parameter(p.a.clone()))
+                self.register_parameter(f"log_tau_{i}", nn.Parameter(p.tau_m.log()))
+                self.register_parameter(f"log_r_{i}", nn.Parameter(p.r_m.log()))
+            else:
+                self.register_buffer(f"a_{i}", p.a)
+                self.register_buffer(f"tau_{i}", p.tau_m)
+                self.register_buffer(f"r_{i}", p.r_m)
+
+        pool = cfg.readout.pool
+        ch, hh, ww = self.shapes[-1]
+        n_feat = ch * (pool * pool if pool else hh * ww)
+        self.readout = nn.Linear(n_feat, n_classes)
+
+    # -- parameters --------------------------------------------------------------------
+
+    def layer_params(self, i: int) -> neuron.LIFParams:
+        """Neuron parameters of spiking layer ``i`` (1..m), shaped ``[C, 1, 1]``."""
+        a = getattr(self, f"a_{i}")
+        if self.learn_dynamics:
+            tau, r = getattr(self, f"log_tau_{i}").exp(), getattr(self, f"log_r_{i}").exp()
+        else:
+            tau, r = getattr(self, f"tau_{i}"), getattr(self, f"r_{i}")
+        return neuron.LIFParams(a, tau, r, self.cfg.v_th, self.cfg.v_reset)
+
+    def readout_decay(self) -> float:
+        return math.exp(-self.cfg.dt / self.cfg.readout.tau_m)
+
+    def readout_features(self, s: torch.Tensor) -> torch.Tensor:
+        """``[N, C, H, W]`` spikes -> ``[N, features]`` (pooled if configured)."""
+        pool = self.cfg.readout.pool
+        if pool:
+            s = F.adaptive_avg_pool2d(s, pool)
+        return s.flatten(1)
+
+    def adapt(self, s: torch.Tensor, src: int, dst: int) -> torch.Tensor:
+        """Skip current from layer ``src`` into ``dst`` for ``[N, C, H, W]`` spikes."""
+        _, h, w = self.shapes[dst]
+        if s.shape[-2:] != (h, w):
+            s = F.adaptive_avg_pool2d(s, (h, w))
+        return self.adapters[f"{src}->{dst}"](s)
+
+    # -- forward -----------------------------------------------------------------------
+
+    def forward(self, x: torch.Tensor, record: bool = False) -> torch.Tensor | Forward:
+        """Logits ``[B, K]`` for input frames ``x`` ``[B, T, C, H, W]`` (a `Forward` if record)."""
+        if x.dim() != 5 or tuple(x.shape[2:]) != self.input_shape:
+            raise ConfigError(
+                f"network expects input [B, T, {', '.join(map(str, self.input_shape))}], "
+                f"got {list(x.shape)}"
+            )
+        b, t = x.shape[:2]
+        cfg = self.cfg
+        # Layer outputs flattened over time and batch: [T * B, C, H, W].
+        outs = [x.transpose(0, 1).reshape(t * b, *self.input_shape)]
+        for i, conv in enumerate(self.convs, start=1):
+            current = conv(outs[i - 1])
+            for s, e in self.edges:
+                if e == i:
+                    current = current + self.adapt(outs[s], s, e)
+            spikes, _ = neuron.lif_multistep(
+                current.reshape(t, b, *current.shape[1:]),
+                self.layer_params(i),
+                cfg.dt,
+                None,
+                cfg.surrogate,
+                cfg.surrogate_width,
+            )
+            outs.append(spikes.reshape(t * b, *spikes.shape[2:]))
+        drive = self.readout(self.readout_features(outs[-1])).reshape(t, b, -1)
+        beta = self.readout_decay()
+        u = torch.zeros_like(drive[0])
+        us = []
+        for n in range(t):
+            u = beta * u + (1.0 - beta) * drive[n]
+            us.append(u)
+        potential = torch.stack(us)
+        logits = potential.mean(0)
+        if not record:
+            return logits
+        spikes = [o.reshape(t, b, *o.shape[1:]) for o in outs[1:]]
+        return Forward(logits, spikes, potential)
+
+
+def input_shape_of(
+    cfg: Config, input_shape: tuple[int, int, int] | None = None
+) -> tuple[int, int, int]:
+    """``(C, H, W)`` of the input frames: as given, else two polarities at ``dataset.size``."""
+    if input_shape is not None:
+        return tuple(int(v) for v in input_shape)  # type: ignore[return-value]
+    if cfg.dataset.size is None:
+        raise ConfigError("dataset.size is not set, so the input shape must be given")
+    return (2, cfg.dataset.size, cfg.dataset.size)
+
+
+def build_network(
+    cfg: Config, input_shape: tuple[int, int, int] | None = None, n_classes: int | None = None
+) -> MMNDNet:
+    """The network of ``cfg`` for frames of ``input_shape`` (default from dataset.size)."""
+    k = N_CLASSES[cfg.dataset.name] if n_classes is None else n_classes
+    return MMNDNet(cfg.network, input_shape_of(cfg, input_shape), k)
+
+
+def count_params(
+    cfg: Config, input_shape: tuple[int, int, int] | None = None, n_classes: int | None = None
+) -> int:
+    """Trainable parameters of ``cfg``'s network, without loading data.
+
+    Neuron parameters count only when ``learn_dynamics`` makes them trainable.
+    """
+    with torch.device("meta"):
+        net = build_network(cfg, input_shape, n_classes)
+    return sum(p.numel() for p in net.parameters() if p.requires_grad)
