@@ -1,0 +1,38 @@
+"""The theory lab: response rate, Lemma 1 conductances, the cutoff period (Lemma 3),
+memory pathways (Lemmas 4, 5), and period-mapping networks (Theorem 1, Lemma 2).
+
+Depends on `skipsnn.neuron` only; every closed form here is tested against its exact
+event-driven simulator. docs/theory.md has the derivations.
+"""
+
+from .approximate import Approximation, PeriodNetwork, approximate_period
+from .pathways import closed_form, count_pathways, lemma4, lemma5, pathways_by_skip_sets
+from .period import train_period
+from .response import (
+    ConductanceInterval,
+    conductance_for,
+    conductance_interval,
+    cutoff_period,
+    potential_after_inputs,
+    printed_cutoff,
+    response_rate,
+)
+
+__all__ = [
+    "Approximation",
+    "ConductanceInterval",
+    "PeriodNetwork",
+    "approximate_period",
+    "closed_form",
+    "conductance_for",
+    "conductance_interval",
+    "count_pathways",
+    "cutoff_period",
+    "lemma4",
+    "lemma5",
+    "pathways_by_skip_sets",
+    "potential_after_inputs",
+    "printed_cutoff",
+    "response_rate",
+    "train_period",
+]
