@@ -1,0 +1,132 @@
+"""``skipsnn data``: inspect event files, list, prepare and preview datasets."""
+
+from __future__ import annotations
+
+from ._common import add_json_flag, emit
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "data", help="event-camera data: inspect files, prepare and preview datasets"
+    )
+    sub = p.add_subparsers(dest="data_command", metavar="ACTION")
+
+    q = sub.add_parser(
+        "inspect", help="format, event count, extent, time span and polarities of an event file"
+    )
+    q.add_argument(
+        "file", help="an N-MNIST/N-Caltech101 .bin, AEDAT 3.1 .aedat or tonic DVS128 Gesture .npy"
+    )
+    add_json_flag(q)
+    q.set_defaults(handler=inspect_cmd)
+
+    q = sub.add_parser("list", help="the datasets load_frames knows")
+    add_json_flag(q)
+    q.set_defaults(handler=list_cmd)
+
+    for name, helptext, handler in (
+        ("prepare", "generate (synthetic) or read and frame a dataset into the cache", prepare_cmd),
+        ("preview", "draw a few samples per class as event frames over time", preview_cmd),
+    ):
+        q = sub.add_parser(name, help=helptext)
+        q.add_argument("name", help="gestures, digits, dvsgesture or ncaltech101")
+        q.add_argument("--split", default="train", choices=("train", "test"))
+        q.add_argument("--root", help="folder of a downloaded real dataset")
+        q.add_argument("--n-bins", type=int, help="time bins (default: the dataset's)")
+        q.add_argument(
+            "--size", type=int, help="frame side after downsampling (default: the dataset's)"
+        )
+        q.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
+        q.add_argument(
+            "--cache-dir", help="cache folder (default $SKIPSNN_CACHE or ~/.cache/skipsnn)"
+        )
+        q.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+        if name == "preview":
+            q.add_argument("--out", required=True, help="PNG file to write")
+            q.add_argument("--per-class", type=int, default=2, help="samples per class (default 2)")
+            q.add_argument(
+                "--columns", type=int, default=6, help="time steps drawn per sample (default 6)"
+            )
+        add_json_flag(q)
+        q.set_defaults(handler=handler)
+    p.set_defaults(handler=lambda args: p.print_help() or 0)
+
+
+def inspect_cmd(args) -> int:
+    from ..data import inspect_file
+
+    r = inspect_file(args.file)
+    text = (
+        f"{r['file']}: {r['format']}, {r['events']} events, x <= {r['x_max']}, y <= {r['y_max']}, "
+        f"t {r['t_min']}..{r['t_max']} us, {r['on_events']} ON / {r['off_events']} OFF"
+    )
+    return emit(r, args.json, text)
+
+
+def list_cmd(args) -> int:
+    from ..data import DATASETS
+
+    rows = [
+        {
+            "name": d.name,
+            "synthetic": d.synthetic,
+            "classes": len(d.classes) or None,
+            "sensor_size": list(d.sensor_size),
+            "n_bins": d.n_bins,
+            "size": d.size,
+            "window_us": d.window_us,
+            "source": d.source,
+        }
+        for d in DATASETS.values()
+    ]
+    text = "\n".join(f"{r['name']:<12} {r['source']}" for r in rows)
+    return emit({"datasets": rows}, args.json, text)
+
+
+def _load(args):
+    from ..data import load_frames
+
+    return load_frames(
+        args.name,
+        args.split,
+        root=args.root,
+        n_bins=args.n_bins,
+        size=args.size,
+        cache_dir=args.cache_dir,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )
+
+
+def prepare_cmd(args) -> int:
+    import time
+
+    import torch
+
+    t = time.perf_counter()
+    ds = _load(args)
+    counts = ds.x.sum(dim=(1, 2, 3, 4), dtype=torch.int64)
+    r = {
+        "name": args.name,
+        "split": args.split,
+        "samples": len(ds),
+        "shape": list(ds.x.shape[1:]),
+        "classes": len(ds.classes),
+        "mean_events_per_sample": float(counts.double().mean()),
+        "seconds": round(time.perf_counter() - t, 3),
+        "cache_file": ds.meta.get("cache_file"),
+    }
+    text = (
+        f"{args.name}/{args.split}: {r['samples']} samples of {r['shape']}, {r['classes']} classes, "
+        f"{r['mean_events_per_sample']:.0f} counted events per sample ({r['seconds']} s) -> {r['cache_file']}"
+    )
+    return emit(r, args.json, text)
+
+
+def preview_cmd(args) -> int:
+    from ..data.preview import preview_png
+
+    ds = _load(args)
+    path = preview_png(ds, args.out, per_class=args.per_class, columns=args.columns, seed=args.seed)
+    r = {"name": args.name, "split": args.split, "out": str(path), "per_class": args.per_class}
+    return emit(r, args.json, f"wrote {path}")

@@ -1,0 +1,184 @@
+"""The dataset registry `DATASETS`, and cached access to the synthetic sets' events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .cache import atomic_write, cache_root, options_key
+from .events import EVENT_DTYPE
+from .framing import frame_events, frame_many, progress_bar
+from .synthetic import (
+    DIGIT_CLASSES,
+    DIGIT_STEPS,
+    DT_US,
+    GESTURE_CLASSES,
+    GESTURE_STEPS,
+    SENSOR,
+    EventSet,
+    generate_digits,
+    generate_gestures,
+)
+
+SYNTHETIC_VERSION = 1  # bump when generation changes, so stale caches are regenerated
+GESTURES_PER_CLASS = {"train": 100, "test": 30}
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What `load_frames` needs to know about one dataset."""
+
+    name: str
+    classes: tuple[str, ...]
+    sensor_size: tuple[int, int]  # (width, height)
+    n_bins: int  # default number of time bins
+    size: int  # default frame side after downsampling
+    window_us: int | None  # fixed time window; None: each sample's own span
+    synthetic: bool
+    source: str  # where it comes from, for error messages and docs
+    frames: Callable  # (info, split, root, n_bins, size, window_us, seed, cache_dir, progress)
+
+    def build_frames(self, **kw):
+        return self.frames(self, **kw)
+
+
+# ---------------------------------------------------------------------------------------
+# synthetic sets: events generated once per (name, split, seed) and kept in the cache
+# ---------------------------------------------------------------------------------------
+
+
+def synthetic_events(
+    name: str, split: str = "train", seed: int = 0, cache_dir=None, progress: bool = True
+) -> EventSet:
+    """The events of a synthetic dataset split, generated on first use and cached."""
+    if name not in ("gestures", "digits"):
+        raise DataError(f"{name!r} is not a synthetic dataset (gestures, digits)")
+    if split not in ("train", "test"):
+        raise DataError(f"split must be 'train' or 'test', got {split!r}")
+    key = options_key({"name": name, "split": split, "seed": int(seed), "v": SYNTHETIC_VERSION})
+    path = cache_root(cache_dir) / "events" / f"{name}-{split}-{key}.npz"
+    if path.exists():
+        try:
+            with np.load(path) as z:
+                ev = np.empty(len(z["t"]), dtype=EVENT_DTYPE)
+                for f in ("x", "y", "t", "p"):
+                    ev[f] = z[f]
+                return EventSet(ev, z["offsets"], z["labels"])
+        except Exception:  # a damaged cache file is regenerated, not trusted
+            path.unlink(missing_ok=True)
+    if name == "gestures":
+        n = GESTURES_PER_CLASS[split]
+        with progress_bar(n * len(GESTURE_CLASSES), f"generating {name}/{split}", progress) as bar:
+            es = generate_gestures(n, seed, int(split == "test"), progress=bar)
+    else:
+        with progress_bar(
+            1437 if split == "train" else 360, f"generating {name}/{split}", progress
+        ) as bar:
+            es = generate_digits(split, seed, progress=bar)
+    ev = es.events
+    atomic_write(
+        path,
+        lambda f: np.savez(
+            f,
+            x=ev["x"].astype(np.uint8),  # SENSOR = 32 fits a byte: a third of the disk
+            y=ev["y"].astype(np.uint8),
+            t=ev["t"].astype(np.int32),
+            p=ev["p"].astype(np.uint8),
+            offsets=es.offsets,
+            labels=es.labels,
+        ),
+    )
+    return es
+
+
+def _synthetic_frames(info, *, split, root, n_bins, size, window_us, seed, cache_dir, progress):
+    es = synthetic_events(info.name, split, seed, cache_dir, progress)
+    x = frame_many(es.events, es.offsets, info.sensor_size, n_bins, (size, size), window_us)
+    return x, es.labels.astype(np.int64), info.classes, info.sensor_size
+
+
+# ---------------------------------------------------------------------------------------
+# real sets: read from the user's folder
+# ---------------------------------------------------------------------------------------
+
+
+def _real_frames(info, *, split, root, n_bins, size, window_us, seed, cache_dir, progress):
+    from .datasets import DVSGesture, NCaltech101
+
+    cls = DVSGesture if info.name == "dvsgesture" else NCaltech101
+    kwargs = {"split_seed": seed} if cls is NCaltech101 else {}
+    ds = cls(Path(root), train=(split == "train"), **kwargs)
+    x = np.empty((len(ds), n_bins, 2, size, size), dtype=np.uint8)
+    y = np.empty(len(ds), dtype=np.int64)
+    with progress_bar(len(ds), f"framing {info.name}/{split}", progress) as bar:
+        for i in range(len(ds)):
+            events, target = ds[i]
+            x[i] = frame_events(
+                events, ds.sensor_size[:2], n_bins, (size, size), window_us=window_us
+            )
+            y[i] = target
+            bar.update(1)
+    return x, y, ds.classes, ds.sensor_size[:2]
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "gestures": DatasetInfo(
+        name="gestures",
+        classes=tuple(GESTURE_CLASSES),
+        sensor_size=(SENSOR, SENSOR),
+        n_bins=20,
+        size=SENSOR,
+        window_us=GESTURE_STEPS * DT_US,
+        synthetic=True,
+        source="built in: 11 synthetic DVS gestures, generated on first use",
+        frames=_synthetic_frames,
+    ),
+    "digits": DatasetInfo(
+        name="digits",
+        classes=tuple(DIGIT_CLASSES),
+        sensor_size=(SENSOR, SENSOR),
+        n_bins=15,
+        size=SENSOR,
+        window_us=DIGIT_STEPS * DT_US,
+        synthetic=True,
+        source="built in: scikit-learn's digits moved through three saccades, generated on first use",
+        frames=_synthetic_frames,
+    ),
+    "dvsgesture": DatasetInfo(
+        name="dvsgesture",
+        classes=tuple(GESTURE_CLASSES),  # same names and order as tonic
+        sensor_size=(128, 128),
+        n_bins=20,
+        size=32,
+        window_us=None,
+        synthetic=False,
+        source="download DVS128 Gesture from IBM (research.ibm.com/dvsgesture: DvsGesture.tar.gz, "
+        "folder of userNN_<lighting>.aedat with _labels.csv files) or tonic's preprocessed "
+        "ibmGestureTrain/ and ibmGestureTest/ folders, and pass the folder holding them",
+        frames=_real_frames,
+    ),
+    "ncaltech101": DatasetInfo(
+        name="ncaltech101",
+        classes=(),  # the class folders found under the root
+        sensor_size=(240, 180),
+        n_bins=10,
+        size=48,
+        window_us=None,
+        synthetic=False,
+        source="download N-Caltech101 (garrickorchard.com/datasets/n-caltech101: Caltech101.zip, "
+        "one folder per class of image_NNNN.bin files) and pass the folder holding the class folders",
+        frames=_real_frames,
+    ),
+}
+
+
+def get_dataset_info(name: str) -> DatasetInfo:
+    """The registry entry of ``name``, or a `DataError` listing the known names."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}") from None
