@@ -26,6 +26,7 @@ from .synthetic import (
 
 SYNTHETIC_VERSION = 1  # bump when generation changes, so stale caches are regenerated
 GESTURES_PER_CLASS = {"train": 100, "test": 30}
+DIGITS_LIMIT: int | None = None  # None: all 1437 / 360 images (tests use a few)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,12 @@ class DatasetInfo:
 # ---------------------------------------------------------------------------------------
 
 
+def synthetic_options(name: str) -> dict:
+    """What a synthetic set's content depends on besides (split, seed): part of cache keys."""
+    size = GESTURES_PER_CLASS if name == "gestures" else DIGITS_LIMIT
+    return {"size": size, "v": SYNTHETIC_VERSION}
+
+
 def synthetic_events(
     name: str, split: str = "train", seed: int = 0, cache_dir=None, progress: bool = True
 ) -> EventSet:
@@ -59,7 +66,10 @@ def synthetic_events(
         raise DataError(f"{name!r} is not a synthetic dataset (gestures, digits)")
     if split not in ("train", "test"):
         raise DataError(f"split must be 'train' or 'test', got {split!r}")
-    key = options_key({"name": name, "split": split, "seed": int(seed), "v": SYNTHETIC_VERSION})
+    size = GESTURES_PER_CLASS[split] if name == "gestures" else DIGITS_LIMIT
+    key = options_key(
+        {"name": name, "split": split, "seed": int(seed), "size": size, "v": SYNTHETIC_VERSION}
+    )
     path = cache_root(cache_dir) / "events" / f"{name}-{split}-{key}.npz"
     if path.exists():
         try:
@@ -71,14 +81,14 @@ def synthetic_events(
         except Exception:  # a damaged cache file is regenerated, not trusted
             path.unlink(missing_ok=True)
     if name == "gestures":
-        n = GESTURES_PER_CLASS[split]
-        with progress_bar(n * len(GESTURE_CLASSES), f"generating {name}/{split}", progress) as bar:
-            es = generate_gestures(n, seed, int(split == "test"), progress=bar)
-    else:
         with progress_bar(
-            1437 if split == "train" else 360, f"generating {name}/{split}", progress
+            size * len(GESTURE_CLASSES), f"generating {name}/{split}", progress
         ) as bar:
-            es = generate_digits(split, seed, progress=bar)
+            es = generate_gestures(size, seed, int(split == "test"), progress=bar)
+    else:
+        total = min(1437 if split == "train" else 360, size or 10**9)
+        with progress_bar(total, f"generating {name}/{split}", progress) as bar:
+            es = generate_digits(split, seed, progress=bar, limit=size)
     ev = es.events
     atomic_write(
         path,

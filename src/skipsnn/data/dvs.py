@@ -60,12 +60,12 @@ def dvs_counts(
         ref += n_on * c_on - n_off * c_off
         on[:, k] = n_on
         off[:, k] = n_off
-    # Noise: Bernoulli per pixel and step with probability rate * dt, random polarity.
-    rate = rng.uniform(*model.noise_hz, size=(b, 1, 1, 1)) * dt_us * 1e-6
-    noise = rng.random((b, s, h, w)) < rate
-    noise_on = noise & (rng.random((b, s, h, w)) < 0.5)
-    on += noise_on
-    off += noise & ~noise_on
+    # Noise: Bernoulli per pixel and step with probability rate * dt, random polarity:
+    # one uniform draw u per pixel and step, an ON event if u < rate / 2, OFF if below rate.
+    rate = (rng.uniform(*model.noise_hz, size=(b, 1, 1, 1)) * dt_us * 1e-6).astype(np.float32)
+    u = rng.random((b, s, h, w), dtype=np.float32)
+    on += u < 0.5 * rate
+    off += (u >= 0.5 * rate) & (u < rate)
     return on, off
 
 
@@ -85,7 +85,8 @@ def counts_to_events(
         parts.append((*cols, np.full(len(cols[0]), pol, dtype=np.int8)))
     bi, si, yi, xi, pi = (np.concatenate([p[i] for p in parts]) for i in range(5))
     t = si.astype(np.int64) * dt_us + rng.integers(0, dt_us, size=len(si))
-    order = np.lexsort((t, bi))
+    span = on.shape[1] * dt_us  # every t is below span, so (sample, t) sorts as one key
+    order = np.argsort(bi.astype(np.int64) * span + t, kind="stable")
     ev = np.empty(len(order), dtype=EVENT_DTYPE)
     ev["x"], ev["y"], ev["t"], ev["p"] = xi[order], yi[order], t[order], pi[order]
     return ev, bi[order]

@@ -130,7 +130,7 @@ def load_frames(
     are stored under the cache folder keyed by a hash of all these options, so a second
     call with the same options reads them back.
     """
-    from .catalog import get_dataset_info
+    from .catalog import get_dataset_info, synthetic_options
 
     info = get_dataset_info(name)
     if split not in ("train", "test"):
@@ -148,6 +148,7 @@ def load_frames(
         "window_us": window,
         "seed": int(seed),
         "root": None if info.synthetic else str(_require_root(info, root)),
+        "generator": synthetic_options(info.name) if info.synthetic else None,
         "version": FRAMES_VERSION,
     }
     key = options_key(options)

@@ -86,15 +86,17 @@ def _concat(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_total: int
 
 
 def _blobs_video(centers, sigmas, amps, background) -> np.ndarray:
-    """Intensity video ``[B, S, H, W]`` of Gaussian blobs ``centers [B, S, K, 2]`` (x, y)."""
+    """Intensity video ``[B, S, H, W]`` of Gaussian blobs ``centers [B, S, K, 2]`` (x, y).
+
+    A round Gaussian is separable, ``exp(-(dx^2 + dy^2) / 2s^2) = gy * gx``, so the
+    blobs are one batched matrix product over the blob axis.
+    """
     grid = np.arange(SENSOR, dtype=np.float32) + 0.5
-    cx = centers[..., 0, None, None].astype(np.float32)  # [B, S, K, 1, 1]
-    cy = centers[..., 1, None, None].astype(np.float32)
-    inv = (-0.5 / sigmas**2).astype(np.float32)[:, None, :, None, None]
-    dx2 = (grid[None, None, None, None, :] - cx) ** 2
-    dy2 = (grid[None, None, None, :, None] - cy) ** 2
-    blobs = amps.astype(np.float32)[:, None, :, None, None] * np.exp((dx2 + dy2) * inv)
-    return background[:, None] + blobs.sum(axis=2)
+    inv = (-0.5 / sigmas**2).astype(np.float32)[:, None, :, None]  # [B, 1, K, 1]
+    gx = np.exp((grid - centers[..., 0, None].astype(np.float32)) ** 2 * inv)  # [B, S, K, W]
+    gy = np.exp((grid - centers[..., 1, None].astype(np.float32)) ** 2 * inv)  # [B, S, K, H]
+    gy = gy * amps.astype(np.float32)[:, None, :, None]
+    return background[:, None] + np.matmul(gy.transpose(0, 1, 3, 2), gx)
 
 
 def _arm(hand: np.ndarray, pivot: np.ndarray) -> list[np.ndarray]:
@@ -207,12 +209,20 @@ def _gesture_trajectories(cls: int, n: int, u: np.ndarray, rng: np.random.Genera
 
 
 def generate_gestures(
-    n_per_class: int, seed: int, split_stream: int, model: PixelModel = PixelModel(), progress=None
+    n_per_class: int,
+    seed: int,
+    split_stream: int,
+    model: PixelModel = PixelModel(),
+    progress=None,
+    class_ids: tuple[int, ...] | None = None,
 ) -> EventSet:
-    """``n_per_class`` samples of each of the 11 gesture classes (class of sample i: i % 11)."""
-    n_classes = len(GESTURE_CLASSES)
-    n_total = n_per_class * n_classes
-    labels_all = np.arange(n_total) % n_classes
+    """``n_per_class`` samples of each gesture class (all 11, or ``class_ids``), interleaved.
+
+    Sample ``i`` has class ``class_ids[i % len(class_ids)]``.
+    """
+    class_ids = np.arange(len(GESTURE_CLASSES)) if class_ids is None else np.asarray(class_ids)
+    n_total = n_per_class * len(class_ids)
+    labels_all = class_ids[np.arange(n_total) % len(class_ids)]
     u = np.arange(GESTURE_STEPS) / GESTURE_STEPS
     parts = []
     for ci, start in enumerate(range(0, n_total, CHUNK)):
@@ -294,13 +304,13 @@ def digit_images() -> tuple[np.ndarray, np.ndarray]:
 
 
 def generate_digits(
-    split: str, seed: int, model: PixelModel = PixelModel(), progress=None
+    split: str, seed: int, model: PixelModel = PixelModel(), progress=None, limit: int | None = None
 ) -> EventSet:
-    """The digits train (1437) or test (360) set as events."""
+    """The digits train (1437) or test (360) set as events (only the first ``limit``)."""
     images, labels = digit_images()
     is_test = np.arange(len(labels)) % 5 == 0
     keep = is_test if split == "test" else ~is_test
-    images, labels = images[keep], labels[keep]
+    images, labels = images[keep][:limit], labels[keep][:limit]
     parts = []
     for ci, start in enumerate(range(0, len(labels), CHUNK)):
         rng = _rng(seed, 2, int(split == "test"), ci)
