@@ -150,7 +150,7 @@ class Approximation(NamedTuple):
             "measured_period": self.measured_period if self.found else None,
             "error": self.error if self.found else None,
             "network": closest["network"] if self.found else None,
-            "closest": None if self.found else closest,
+            "closest": None if self.found or self.network is None else closest,
         }
 
 
@@ -287,7 +287,8 @@ def _plans(rho: float, skips: bool, max_layers: int) -> list[Plan]:
                 r = -(-big_p // m)  # least r with ceil(P / r) <= m
                 if 2 <= r < big_p and -(-big_p // r) == m:
                     add("counter", Fraction(n * big_p, m), layers, n, big_p, r)
-            add("veto", Fraction(n * big_p, big_p - 1), layers, n, big_p, 0)
+            if n < rho and abs(big_p - rho / (rho - n)) < 1:  # n P / (P - 1) near rho
+                add("veto", Fraction(n * big_p, big_p - 1), layers, n, big_p, 0)
     for q in range(2, MAX_Q + 1):
         p = max(1, round(rho * q))
         if p <= MAX_CYCLE_SLOTS:
@@ -297,8 +298,8 @@ def _plans(rho: float, skips: bool, max_layers: int) -> list[Plan]:
 
 def measure_period(net: PeriodNetwork, t_in: float, cycle_slots: int) -> float | None:
     """Simulate exactly for ``CYCLES_SIMULATED`` cycles (at least 60 inputs); output train period."""
-    slots = max(60, CYCLES_SIMULATED * cycle_slots)
-    out = simulate_network(net.feedforward(), periodic_times(t_in, slots * t_in), slots * t_in)
+    t_end = (max(60, CYCLES_SIMULATED * cycle_slots) + 0.5) * t_in  # slack: see periodic_times
+    out = simulate_network(net.feedforward(), periodic_times(t_in, t_end), t_end)
     return train_period(out[-1])
 
 
