@@ -153,3 +153,19 @@ def test_c_kernel_is_rebuilt_into_a_fresh_cache(tmp_path, monkeypatch):
     target = tmp_path / "k.so"
     ls._compile(ls._C_FLAGS, target)
     assert target.exists() and not list(tmp_path.glob("tmp*"))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_channels_last_input_keeps_its_layout(backend):
+    """Convolutions in channels-last give [T, B, C, H, W] views with C innermost: no copy."""
+    x = _inputs((7, 2, 6, 4, 5), seed=8)
+    x_cl = x.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)  # same values, C fastest
+    assert x_cl.stride(2) == 1
+    p = _params(6, 2)
+    sr, vr, (gr,) = _run(lif_multistep_reference, x, p, None, "arctan", False)
+    sf, vf, (gf,) = _run(ls.lif_scan, x_cl, p, None, "arctan", False, backend=backend)
+    assert torch.equal(sf, sr) and torch.equal(vf, vr)
+    torch.testing.assert_close(gf, gr, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():
+        s, _ = ls.lif_scan(x_cl, p, backend=backend)
+    assert s.stride() == x_cl.stride()

@@ -69,18 +69,39 @@ _C_FLAGS = ["-O3", "-ffp-contract=off", "-fno-fast-math", "-fPIC", "-shared", "-
 _C_SOURCE = r"""
 #include <stdint.h>
 #include <stddef.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
-/* Neurons are processed in blocks of BLK; a block's state and parameters stay in L1
+/* Neurons are processed in blocks of BLK; a block's state and parameters stay in cache
    while the time loop streams its slice of x, s and h. */
-#define BLK 512
+#ifndef BLK
+#define BLK 2048
+#endif
+#define INLINE static inline __attribute__((always_inline))
 
-static inline float surrogate(float h, int kind, float width) {
-    if (kind == 0) { float d = 1.0f + width * (h < 0 ? -h : h); return 1.0f / (d * d); }
+INLINE float surrogate(float h, const int kind, float width) {
+    if (kind == 0) { float q = 1.0f + width * (h < 0 ? -h : h); return 1.0f / (q * q); }
     float z = 1.5707963267948966f * width * h;
     return (0.5f * width) / (1.0f + z * z);
+}
+
+INLINE void forward_block(const float *restrict x, const float *restrict a,
+                          const float *restrict d, const float *restrict g, float *restrict v,
+                          float *restrict s, float *restrict h, int64_t i0, int64_t i1,
+                          int64_t T, int64_t N, float vth, float vreset, const int zero_a,
+                          const int keep_h) {
+    for (int64_t t = 0; t < T; t++) {
+        const float *restrict xt = x + t * N;
+        float *restrict st = s + t * N;
+        float *restrict ht = keep_h ? h + t * N : NULL;
+        for (int64_t i = i0; i < i1; i++) {
+            /* same order as the reference: (a + (v - a) * d) + g * x */
+            float u = zero_a ? v[i] * d[i] : a[i] + (v[i] - a[i]) * d[i];
+            u = u + g[i] * xt[i];
+            int spk = u >= vth;
+            st[i] = spk ? 1.0f : 0.0f;
+            if (keep_h) ht[i] = u - vth;
+            v[i] = spk ? vreset : u;
+        }
+    }
 }
 
 /* x, s, h: [T, N]; a, d, g, v: [N]. v holds v0 on entry and v[T-1] on exit. h may be NULL. */
@@ -88,24 +109,33 @@ void lif_forward(const float *x, const float *a, const float *d, const float *g,
                  float *s, float *h, int64_t T, int64_t N, float vth, float vreset,
                  int zero_a, int threads) {
     int64_t nblk = (N + BLK - 1) / BLK;
+    int keep_h = h != NULL;
     #pragma omp parallel for schedule(static) num_threads(threads)
     for (int64_t b = 0; b < nblk; b++) {
         int64_t i0 = b * BLK, i1 = i0 + BLK < N ? i0 + BLK : N;
-        for (int64_t t = 0; t < T; t++) {
-            const float *xt = x + t * N;
-            float *st = s + t * N;
-            float *ht = h ? h + t * N : NULL;
-            for (int64_t i = i0; i < i1; i++) {
-                float u;
-                /* same order as the reference: (a + (v - a) * d) + g * x */
-                if (zero_a) u = v[i] * d[i];
-                else u = a[i] + (v[i] - a[i]) * d[i];
-                u = u + g[i] * xt[i];
-                int spk = u >= vth;
-                st[i] = spk ? 1.0f : 0.0f;
-                if (ht) ht[i] = u - vth;
-                v[i] = spk ? vreset : u;
-            }
+        /* constant flags, so each variant's inner loop is compiled without branches */
+        if (zero_a && keep_h) forward_block(x, a, d, g, v, s, h, i0, i1, T, N, vth, vreset, 1, 1);
+        else if (zero_a) forward_block(x, a, d, g, v, s, h, i0, i1, T, N, vth, vreset, 1, 0);
+        else if (keep_h) forward_block(x, a, d, g, v, s, h, i0, i1, T, N, vth, vreset, 0, 1);
+        else forward_block(x, a, d, g, v, s, h, i0, i1, T, N, vth, vreset, 0, 0);
+    }
+}
+
+INLINE void backward_block(const float *restrict gs, const float *restrict h,
+                           const float *restrict d, const float *restrict scale,
+                           float *restrict gpost, float *restrict out, int64_t i0, int64_t i1,
+                           int64_t T, int64_t N, const int kind, float width,
+                           const int has_gs, const int has_scale) {
+    for (int64_t t = T - 1; t >= 0; t--) {
+        const float *restrict ht = h + t * N;
+        const float *restrict gst = gs + t * N;
+        float *restrict ot = out + t * N;
+        for (int64_t i = i0; i < i1; i++) {
+            float hh = ht[i];
+            float gp = hh >= 0 ? 0.0f : gpost[i];
+            if (has_gs) gp += gst[i] * surrogate(hh, kind, width);
+            ot[i] = has_scale ? gp * scale[i] : gp;
+            gpost[i] = gp * d[i];
         }
     }
 }
@@ -116,21 +146,17 @@ void lif_backward(const float *gs, const float *h, const float *d, const float *
                   float *gpost, float *out, int64_t T, int64_t N, int kind, float width,
                   int threads) {
     int64_t nblk = (N + BLK - 1) / BLK;
+    int has_gs = gs != NULL, has_scale = scale != NULL;
     #pragma omp parallel for schedule(static) num_threads(threads)
     for (int64_t b = 0; b < nblk; b++) {
         int64_t i0 = b * BLK, i1 = i0 + BLK < N ? i0 + BLK : N;
-        for (int64_t t = T - 1; t >= 0; t--) {
-            const float *ht = h + t * N;
-            const float *gst = gs ? gs + t * N : NULL;
-            float *ot = out + t * N;
-            for (int64_t i = i0; i < i1; i++) {
-                float hh = ht[i];
-                float gp = hh >= 0 ? 0.0f : gpost[i];
-                if (gst) gp += gst[i] * surrogate(hh, kind, width);
-                ot[i] = scale ? gp * scale[i] : gp;
-                gpost[i] = gp * d[i];
-            }
-        }
+        if (kind == 0 && has_gs && has_scale)
+            backward_block(gs, h, d, scale, gpost, out, i0, i1, T, N, 0, width, 1, 1);
+        else if (kind == 1 && has_gs && has_scale)
+            backward_block(gs, h, d, scale, gpost, out, i0, i1, T, N, 1, width, 1, 1);
+        else
+            backward_block(gs, h, d, scale, gpost, out, i0, i1, T, N, kind, width,
+                           has_gs, has_scale);
     }
 }
 """
@@ -145,6 +171,17 @@ def _cache_dir() -> Path:
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "skipsnn"
     )
     return Path(root) / "lif_scan"
+
+
+def _cpu_flags() -> str:
+    """The CPU's feature flags (part of the cache key of a ``-march=native`` build)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.processor()
 
 
 def _compile(flags: list[str], target: Path) -> None:
@@ -168,11 +205,14 @@ def _load_c_library() -> ctypes.CDLL | None:
         if _lib is not None or _lib_error is not None:
             return _lib
         errors = []
-        # OpenMP first; a compiler without it still gives a single-threaded kernel.
-        for extra in (["-fopenmp"], []):
+        # Tuned for this CPU first (the cache key includes its feature flags), then portable
+        # with OpenMP, then plain: a compiler without OpenMP still gives a serial kernel.
+        for extra in (["-march=native", "-fopenmp"], ["-fopenmp"], []):
             flags = _C_FLAGS + extra
             key = hashlib.sha256(
-                "\0".join([_C_SOURCE, *flags, platform.machine(), sys.platform]).encode()
+                "\0".join(
+                    [_C_SOURCE, *flags, platform.machine(), sys.platform, _cpu_flags()]
+                ).encode()
             ).hexdigest()[:16]
             target = _cache_dir() / f"lif_scan_{key}.so"
             try:
@@ -215,19 +255,45 @@ def _full(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     return t.detach().expand(shape).contiguous()
 
 
+def _time_major_dense(x: torch.Tensor) -> bool:
+    """Whether ``x[t]`` are consecutive blocks of ``N`` elements, each dense in some order.
+
+    Then the kernel can treat ``x`` as a flat ``[T, N]`` array whatever the order of the
+    other dimensions (e.g. channels-last convolution outputs), and no copy is needed.
+    """
+    if x.shape[0] > 1 and x.stride(0) != math.prod(x.shape[1:]):
+        return False
+    expect = 1
+    for stride, size in sorted(
+        (st, sz) for st, sz in zip(x.stride()[1:], x.shape[1:], strict=True) if sz > 1
+    ):
+        if stride != expect:
+            return False
+        expect *= size
+    return True
+
+
+def _like(t: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """``t`` broadcast to ``ref``'s shape in a new buffer laid out in ``ref``'s memory order."""
+    out = torch.empty_like(ref)
+    out.copy_(t.detach().expand(ref.shape))
+    return out
+
+
 def _forward_c(x, a, decay, gain, v0, v_th, v_reset, keep_h):
     lib = _load_c_library()
-    state = x.shape[1:]
-    n = math.prod(state)
-    x = x.contiguous()
-    v = v0.detach().expand(state).clone(memory_format=torch.contiguous_format)
+    if not _time_major_dense(x):
+        x = x.contiguous()
+    x0 = x[0]  # every per-neuron buffer below shares x[0]'s memory order
+    v = _like(v0, x0)
     s = torch.empty_like(x)
     h = torch.empty_like(x) if keep_h else None
     zero_a = not bool(a.detach().any())
-    af, df, gf = _full(a, state), _full(decay, state), _full(gain, state)
+    af, df, gf = _like(a, x0), _like(decay, x0), _like(gain, x0)
     lib.lif_forward(
         _ptr(x), _ptr(af), _ptr(df), _ptr(gf), _ptr(v), _ptr(s), _ptr(h),
-        x.shape[0], n, float(v_th), float(v_reset), int(zero_a), torch.get_num_threads(),
+        x.shape[0], x0.numel(), float(v_th), float(v_reset), int(zero_a),
+        torch.get_num_threads(),
     )  # fmt: skip
     return s, h, v
 
@@ -235,17 +301,16 @@ def _forward_c(x, a, decay, gain, v0, v_th, v_reset, keep_h):
 def _backward_c(gs, gv, h, decay, gain, kind, width, want_g):
     """``(dL/dx or g, dL/dv0)``; ``g`` unscaled when ``want_g`` (parameter gradients need it)."""
     lib = _load_c_library()
-    state = h.shape[1:]
-    n = math.prod(state)
-    gs = None if gs is None else gs.contiguous()
-    gpost = torch.zeros(state, dtype=h.dtype) if gv is None else gv.expand(state).contiguous()
-    gpost = gpost.clone()
+    h0 = h[0]
+    if gs is not None and gs.stride() != h.stride():
+        gs = _like(gs, h)
+    gpost = torch.zeros_like(h0) if gv is None else _like(gv, h0)
     out = torch.empty_like(h)
-    df = _full(decay, state)
-    scale = None if want_g else _full(gain, state)
+    df = _like(decay, h0)
+    scale = None if want_g else _like(gain, h0)
     lib.lif_backward(
         _ptr(gs), _ptr(h), _ptr(df), _ptr(scale), _ptr(gpost), _ptr(out),
-        h.shape[0], n, _SURROGATE_CODE[kind], float(width), torch.get_num_threads(),
+        h.shape[0], h0.numel(), _SURROGATE_CODE[kind], float(width), torch.get_num_threads(),
     )  # fmt: skip
     return out, gpost
 
