@@ -1,0 +1,329 @@
+"""The paper's protocol and the pathway ablation, as resumable grids of training runs.
+
+`table3` trains every (method, label fraction, seed) cell of Table 3; `ablation` trains
+homogeneous and heterogeneous networks, with and without skips, at an equal parameter
+budget, beside each network's memory-pathway count (Lemmas 4 and 5). Every run has its
+own folder under ``out/runs``; a cell whose ``metrics.json`` exists is read, not
+retrained, so a killed grid resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from tqdm import tqdm
+
+from ..config import Config, default_config
+from ..errors import ConfigError
+from ..network import count_params
+from ..theory.pathways import count_pathways
+from .paper import DEFAULT_FRACTIONS
+from .tables import aggregate, mean_std, table3_markdown
+
+TrainFn = Callable[..., dict]
+
+
+def _default_train(cfg: Config, out_dir: Path, data: Any, progress: bool) -> dict:
+    from ..train import run_training
+
+    return run_training(cfg, out_dir, data=data, progress=progress)
+
+
+def _load_data(cfg: Config, progress: bool):
+    from ..train.bptt import load_data
+
+    return load_data(cfg, None, progress)
+
+
+def _run_cell(
+    cfg: Config, run_dir: Path, data: Any, train_fn: TrainFn, progress: bool
+) -> dict[str, Any]:
+    """Metrics of one run: read if it finished before, else trained now."""
+    done = run_dir / "metrics.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    try:
+        return train_fn(cfg, run_dir, data, progress)
+    except (ArithmeticError, RuntimeError) as e:  # a diverged run is a result, not a crash
+        return {"test_accuracy": None, "error": f"{type(e).__name__}: {e}"}
+
+
+def _fraction_tag(f: float) -> str:
+    return f"f{round(100 * f):03d}"
+
+
+def table3(
+    cfg: Config,
+    out: Path,
+    *,
+    fractions: Sequence[float] | None = None,
+    methods: Sequence[str] = ("stdp", "bptt"),
+    seeds: int = 3,
+    progress: bool = True,
+    train_fn: TrainFn = _default_train,
+    data: Any = None,
+) -> dict[str, Any]:
+    """Accuracy against the labelled fraction for each method, mean +- std over seeds.
+
+    Writes ``out/table3.md`` (the paper's layout, its numbers beside ours for its own
+    datasets), ``out/results.json`` and ``out/accuracy_vs_labels.png``.
+    """
+    name = cfg.dataset.name
+    fractions = list(fractions or DEFAULT_FRACTIONS[name])
+    for f in fractions:
+        if not 0 < f <= 1:
+            raise ConfigError(f"label fractions must lie in (0, 1], got {f}")
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    data = _load_data(cfg, progress) if data is None else data
+    cells = [(m, f, s) for m in methods for f in fractions for s in range(seeds)]
+    results = []
+    for m, f, s in tqdm(cells, desc=f"table3 {name}", disable=not progress):
+        run_cfg = cfg.replace(train={"method": m, "label_fraction": f, "seed": s})
+        run_dir = out / "runs" / f"{m}-{_fraction_tag(f)}-s{s}"
+        r = _run_cell(run_cfg, run_dir, data, train_fn, progress)
+        results.append(
+            {
+                "method": m,
+                "fraction": f,
+                "seed": s,
+                "test_accuracy": r.get("test_accuracy"),
+                "params": r.get("params"),
+                "train_seconds": r.get("train_seconds"),
+                "run": str(run_dir),
+                **({"error": r["error"]} if "error" in r else {}),
+            }
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    md = table3_markdown(name, results, fractions)
+    (out / "table3.md").write_text(md)
+    (out / "results.json").write_text(json.dumps(results, indent=2))
+    plot_accuracy_vs_fraction(name, results, out / "accuracy_vs_labels.png")
+    return {"table": md, "results": results}
+
+
+def plot_accuracy_vs_fraction(dataset: str, results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .paper import TABLE3
+    from .tables import METHOD_LABEL
+
+    agg = aggregate(results)
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for i, m in enumerate(sorted({m for m, _ in agg})):
+        fs = sorted(f for mm, f in agg if mm == m)
+        mean = [agg[(m, f)]["mean"] for f in fs]
+        std = [agg[(m, f)]["std"] for f in fs]
+        ax.errorbar(
+            [100 * f for f in fs],
+            mean,
+            yerr=std,
+            marker="o",
+            capsize=3,
+            color=f"C{i}",
+            label=f"{METHOD_LABEL.get(m, m)} (measured)",
+        )
+        paper = TABLE3.get(dataset, {}).get(m, {}).get("acc")
+        if paper:
+            pf = sorted(paper)
+            ax.plot(
+                [100 * f for f in pf],
+                [paper[f] for f in pf],
+                ls="--",
+                marker="x",
+                color=f"C{i}",
+                label=f"{METHOD_LABEL.get(m, m)} (paper)",
+            )
+    ax.set_xlabel("labelled training data (%)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"{dataset}: accuracy against labelled fraction")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------------------------------
+# Ablation: heterogeneous dynamics and skips, at an equal parameter budget
+# ---------------------------------------------------------------------------------------
+
+
+class Variant(NamedTuple):
+    name: str
+    n_dynamic: int
+    skip: bool
+
+
+VARIANTS = (
+    Variant("homogeneous, no skip", 1, False),
+    Variant("homogeneous, skip", 1, True),
+    Variant("heterogeneous, no skip", 0, False),  # 0: the base config's n_dynamic (>= 2)
+    Variant("heterogeneous, skip", 0, True),
+)
+
+
+def _params(cfg: Config, input_shape, n_classes) -> int:
+    return count_params(cfg, input_shape, n_classes)
+
+
+def variant_config(base: Config, v: Variant) -> Config:
+    """The base config changed to the variant's dynamics and skips (architecture otherwise equal).
+
+    Homogeneous networks use one dynamic, the geometric middle of the base's time
+    constants; heterogeneous ones keep the base's dynamics (at least two). With skips the
+    base's skip rule is kept, or one skip from the input to layer 2 is added.
+    """
+    net = base.network
+    m = len(net.layers)
+    hetero = max(net.n_dynamic, 2) if v.n_dynamic == 0 else v.n_dynamic
+    if v.skip:
+        s = net.skip
+        skip = (s.n_skip, s.l_start, s.l_end) if s.n_skip > 0 else (1, 0, min(2, m))
+    else:
+        skip = (0, 0, 0)
+    cfg = base.with_architecture(m, hetero, *skip)
+    if hetero == 1:
+        taus = [d.tau_m for d in net.dynamics]
+        gains = [d.r_m / d.tau_m for d in net.dynamics]
+        tau = math.exp(sum(map(math.log, taus)) / len(taus))
+        gain = math.exp(sum(map(math.log, gains)) / len(gains))
+        a = sum(d.a for d in net.dynamics) / len(net.dynamics)
+        cfg = cfg.with_dynamics([(a, tau, gain * tau)])
+    return cfg
+
+
+def match_budget(cfg: Config, target: int, input_shape, n_classes) -> Config:
+    """Widen or narrow the last spiking layer so the parameter count is closest to ``target``.
+
+    Skip adapters add parameters; equal budgets keep the comparison about dynamics and
+    pathways rather than size.
+    """
+    layers = [dataclasses.asdict(layer) for layer in cfg.network.layers]
+    best, best_gap = cfg, abs(_params(cfg, input_shape, n_classes) - target)
+    c0 = layers[-1]["channels"]
+    for c in range(max(cfg.network.n_dynamic, c0 // 2), 2 * c0 + 1):
+        layers[-1]["channels"] = c
+        cand = cfg.replace(network={"layers": [dict(x) for x in layers]})
+        gap = abs(_params(cand, input_shape, n_classes) - target)
+        if gap < best_gap:
+            best, best_gap = cand, gap
+    return best
+
+
+def ablation(
+    cfg: Config,
+    out: Path,
+    *,
+    seeds: int = 3,
+    progress: bool = True,
+    train_fn: TrainFn = _default_train,
+    data: Any = None,
+) -> dict[str, Any]:
+    """Train the four variants over ``seeds`` seeds; write ``ablation.md`` and a plot."""
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    data = _load_data(cfg, progress) if data is None else data
+    train_set = data["train"] if isinstance(data, dict) else data[0]
+    input_shape = tuple(int(v) for v in train_set.x.shape[2:])
+    n_classes = len(train_set.classes)
+    configs = [variant_config(cfg, v) for v in VARIANTS]
+    budget = max(_params(c, input_shape, n_classes) for c in configs)
+    configs = [match_budget(c, budget, input_shape, n_classes) for c in configs]
+
+    rows = []
+    cells = [(v, c, s) for v, c in zip(VARIANTS, configs, strict=True) for s in range(seeds)]
+    results: dict[str, list] = {v.name: [] for v in VARIANTS}
+    for v, c, s in tqdm(cells, desc="ablation", disable=not progress):
+        tag = v.name.replace(", ", "-").replace(" ", "_")
+        r = _run_cell(
+            c.replace(train={"seed": s}), out / "runs" / f"{tag}-s{s}", data, train_fn, progress
+        )
+        results[v.name].append(r.get("test_accuracy"))
+    for v, c in zip(VARIANTS, configs, strict=True):
+        net = c.network
+        pathways = count_pathways([net.n_dynamic] * len(net.layers), c.skip_edges())
+        accs = [100 * a for a in results[v.name] if a is not None]
+        mean, std, n = mean_std(accs)
+        rows.append(
+            {
+                "variant": v.name,
+                "n_dynamic": net.n_dynamic,
+                "skips": [list(e) for e in c.skip_edges()],
+                "params": _params(c, input_shape, n_classes),
+                "pathways": pathways,
+                "accuracy_mean": mean,
+                "accuracy_std": std,
+                "seeds": n,
+                "failed": len(results[v.name]) - n,
+            }
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    md = ablation_markdown(cfg.dataset.name, rows)
+    (out / "ablation.md").write_text(md)
+    (out / "results.json").write_text(json.dumps(rows, indent=2))
+    plot_ablation(rows, out / "accuracy_vs_pathways.png")
+    return {"table": md, "rows": rows}
+
+
+def ablation_markdown(dataset: str, rows: list[dict]) -> str:
+    lines = [
+        f"| {dataset} | dynamics per layer | skips | params | memory pathways | test accuracy (%) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        skips = ", ".join(f"{a}->{b}" for a, b in r["skips"]) or "none"
+        acc = (
+            "—"
+            if r["seeds"] == 0
+            else f"{r['accuracy_mean']:.1f} ± {r['accuracy_std']:.1f} (n={r['seeds']})"
+        )
+        lines.append(
+            f"| {r['variant']} | {r['n_dynamic']} | {skips} | {r['params']:,} | {r['pathways']} | {acc} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot_ablation(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for i, r in enumerate(rows):
+        if r["seeds"]:
+            ax.errorbar(
+                r["pathways"],
+                r["accuracy_mean"],
+                yerr=r["accuracy_std"],
+                marker="o",
+                capsize=3,
+                color=f"C{i}",
+                label=r["variant"],
+            )
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("memory pathways (Lemmas 4, 5)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def base_config(
+    dataset: str, config_file: Path | None, root: str | None, epochs: int | None
+) -> Config:
+    cfg = Config.load(config_file) if config_file else default_config(dataset)
+    ds = {"name": dataset, **({"root": root} if root else {})}
+    tr = {"epochs": epochs} if epochs else {}
+    return cfg.replace(dataset=ds, train=tr)
