@@ -1,0 +1,106 @@
+"""``skipsnn theory ...`` end to end: JSON keys agree with the library; bad input exits 2."""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from skipsnn.cli import main
+from skipsnn.neuron import NeuronParams
+from skipsnn.theory import conductance_interval, cutoff_period, response_rate
+
+
+def run_json(capsys, *argv):
+    status = main(["theory", *argv, "--json"])
+    return status, json.loads(capsys.readouterr().out)
+
+
+def test_simulate(capsys):
+    status, d = run_json(capsys, "simulate", "--period", "5", "--duration", "60", "--g", "10")
+    assert status == 0
+    gamma = response_rate(5.0, 10.0, NeuronParams())
+    assert d["output_spikes"] == pytest.approx([gamma * 5.0 * k for k in range(1, 5)])
+
+
+def test_response_rate_and_infinite_gamma(capsys):
+    _, d = run_json(capsys, "response-rate", "--period", "5", "--g", "10", "--v-reset", "-0.3")
+    assert d["gamma"] == response_rate(5.0, 10.0, NeuronParams(v_reset=-0.3))
+    _, d = run_json(capsys, "response-rate", "--period", "5", "--g", "0.1")
+    assert d["gamma"] is None
+
+
+def test_conductance(capsys):
+    _, d = run_json(capsys, "conductance", "--gamma", "3", "--period", "4", "--a", "0.2")
+    iv = conductance_interval(3, 4.0, NeuronParams(a=0.2))
+    assert (d["g_min"], d["g_max"]) == pytest.approx((iv.g_min, iv.g_max))
+    _, d = run_json(capsys, "conductance", "--gamma", "1", "--period", "4")
+    assert d["g_max"] is None and d["g_min"] > 0
+
+
+def test_cutoff(capsys):
+    _, d = run_json(capsys, "cutoff", "--g", "10", "--tau-m", "12")
+    assert d["cutoff_period"] == pytest.approx(cutoff_period(10.0, NeuronParams(tau_m=12.0)))
+    assert d["cutoff_period"] == pytest.approx(12.0 * math.log(1 / (1 - 10 / 12)))
+    _, d = run_json(capsys, "cutoff", "--g", "40")
+    assert d["cutoff_period"] is None
+
+
+def test_pathways(capsys):
+    _, d = run_json(capsys, "pathways", "--dynamics", "2,3,2,4", "--skip", "1:3")
+    assert d["pathways"] == 64 and d["closed_form"] == 64
+    _, d = run_json(capsys, "pathways", "--dynamics", "2,3,2,4", "--skip", "1:3", "--skip", "0:2")
+    assert d["pathways"] == 88 and d["closed_form"] is None
+    _, d = run_json(capsys, "pathways", "--dynamics", "2,3,2,4")
+    assert d["pathways"] == d["closed_form"] == 48
+
+
+def test_approximate_with_and_without_skips(capsys):
+    status, d = run_json(capsys, "approximate", "--t-in", "10", "--t-out", "15", "--eps", "0.01")
+    assert status == 0 and d["found"] and d["network"]["skips"]
+    assert abs(d["measured_period"] - 15) <= 0.01 and d["error"] <= 0.01
+    status, d = run_json(
+        capsys, "approximate", "--t-in", "10", "--t-out", "15", "--eps", "0.01", "--no-skip"
+    )
+    assert status == 1 and d["found"] is False and d["network"] is None
+    assert main(["theory", "approximate", "--t-in", "10", "--t-out", "15", "--eps", "0.01"]) == 0
+    out = capsys.readouterr().out
+    assert "layer 2" in out and "skips: 0->2" in out
+    main(["theory", "approximate", "--t-in", "10", "--t-out", "15", "--eps", "0.01", "--no-skip"])
+    assert "none found" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["response-rate", "--tau-m", "-1"],
+        ["response-rate", "--a", "2"],
+        ["response-rate", "--period", "0"],
+        ["conductance", "--gamma", "0"],
+        ["cutoff", "--v-th", "-1"],
+        ["simulate", "--duration", "-5"],
+        ["pathways", "--dynamics", "2,x"],
+        ["pathways", "--dynamics", "2,3", "--skip", "1:2"],
+        ["pathways", "--dynamics", "2,3", "--skip", "oops"],
+        ["approximate", "--t-in", "1", "--t-out", "2", "--eps", "-1"],
+        ["approximate", "--t-in", "1", "--t-out", "2", "--eps", "0.1", "--max-layers", "0"],
+        ["conductance", "--gamma", "three"],
+    ],
+)
+def test_bad_input_exits_2_with_one_sentence(capsys, argv):
+    with pytest.raises(SystemExit) as e:  # argparse errors exit directly
+        raise SystemExit(main(["theory", *argv]))
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and err[-1].startswith("skipsnn") and "Traceback" not in "\n".join(err)
+
+
+def test_subprocess_has_no_traceback():
+    r = subprocess.run(
+        [sys.executable, "-m", "skipsnn.cli", "theory", "cutoff", "--tau-m", "0"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "tau_m" in r.stderr and "Traceback" not in r.stderr
