@@ -125,7 +125,10 @@ def prepare_cmd(args) -> int:
 
 def preview_cmd(args) -> int:
     from ..data.preview import preview_png
+    from ..errors import DataError
 
+    if not args.out.lower().endswith(".png"):  # before any work is done
+        raise DataError(f"the preview file must end in .png, got {args.out}")
     ds = _load(args)
     path = preview_png(ds, args.out, per_class=args.per_class, columns=args.columns, seed=args.seed)
     r = {"name": args.name, "split": args.split, "out": str(path), "per_class": args.per_class}
