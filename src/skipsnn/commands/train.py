@@ -1,0 +1,117 @@
+"""``skipsnn train`` and ``skipsnn evaluate``: train an mMND network, re-evaluate a run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..config import DATASETS, METHODS, Config, default_config
+from ..errors import ConfigError
+from ._common import add_json_flag, emit
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train an mMND network with BPTT or STDP",
+        description="Train an mMND network. The output folder gets config.yaml, metrics.jsonl "
+        "(one line per epoch), checkpoint.pt (every epoch), and at the end metrics.json and "
+        "PNG plots. Without --config the dataset's default config is used.",
+    )
+    p.add_argument(
+        "--dataset", choices=DATASETS, help="dataset (default: the config's, else gestures)"
+    )
+    p.add_argument("--root", help="folder of a downloaded real dataset")
+    p.add_argument("--method", choices=METHODS, help="training method (default: the config's)")
+    p.add_argument(
+        "--label-fraction", type=float, help="fraction of training labels used, in (0, 1]"
+    )
+    p.add_argument("--config", type=Path, help="YAML config file (see configs/)")
+    p.add_argument("--out", type=Path, required=True, help="output folder of the run")
+    p.add_argument("--epochs", type=int, help="number of epochs")
+    p.add_argument("--seed", type=int, help="random seed")
+    p.add_argument("--threads", type=int, help="CPU threads (train.num_threads)")
+    p.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_json_flag(p)
+    p.set_defaults(handler=train_command)
+
+    e = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a finished run's checkpoint on the test set",
+        description="Load RUN_DIR's config and checkpoint, evaluate the test set again and "
+        "compare with the accuracy stored in its metrics.json.",
+    )
+    e.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    e.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_json_flag(e)
+    e.set_defaults(handler=evaluate_command)
+
+
+def resolve_config(args) -> Config:
+    """The run's config: saved (on resume), else --config, else the dataset's default;
+    then the options given on the command line."""
+    saved = args.out / "config.yaml"
+    if args.resume and saved.exists():
+        base = Config.load(saved)
+    elif args.config is not None:
+        base = Config.load(args.config)
+    else:
+        base = default_config(args.dataset or "gestures")
+    dataset = {k: v for k, v in {"name": args.dataset, "root": args.root}.items() if v is not None}
+    train = {
+        k: v
+        for k, v in {
+            "method": args.method,
+            "label_fraction": args.label_fraction,
+            "epochs": args.epochs,
+            "seed": args.seed,
+            "num_threads": args.threads,
+        }.items()
+        if v is not None
+    }
+    return base.replace(dataset=dataset, train=train)
+
+
+def train_command(args) -> int:
+    from ..train import run_training
+
+    cfg = resolve_config(args)
+    if args.out.exists() and not args.out.is_dir():
+        raise ConfigError(f"--out {args.out} exists and is not a folder")
+    m = run_training(cfg, args.out, resume=args.resume, progress=not args.no_progress)
+    return emit(m, args.json, _summary(m, args.out))
+
+
+def evaluate_command(args) -> int:
+    from ..train import evaluate_run
+
+    if not args.run_dir.is_dir():
+        raise ConfigError(f"run folder {args.run_dir} does not exist")
+    r = evaluate_run(args.run_dir, progress=not args.no_progress)
+    text = f"{r['run']}: test accuracy {_pct(r.get('test_accuracy'))}"
+    if r.get("recomputed"):
+        text += f" (recomputed; stored {_pct(r.get('stored_test_accuracy'))})"
+    if r.get("direction_pair_accuracy") is not None:
+        text += f", clockwise/counter-clockwise pairs {_pct(r['direction_pair_accuracy'])}"
+    return emit(r, args.json, text)
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+def _summary(m: dict, out: Path) -> str:
+    lines = [
+        f"{m.get('method', '?')} on {m.get('dataset', '?')}: test accuracy {_pct(m.get('test_accuracy'))}, "
+        f"validation {_pct(m.get('val_accuracy'))}",
+        f"{m.get('params', 0):,} parameters, {m.get('epochs')} epochs, "
+        f"{m.get('train_seconds', 0):.0f} s of training, label fraction {m.get('label_fraction')}",
+    ]
+    if m.get("direction_pair_accuracy") is not None:
+        lines.append(
+            f"clockwise/counter-clockwise pair accuracy {_pct(m['direction_pair_accuracy'])}"
+        )
+    lines.append(f"results in {out}")
+    return "\n".join(lines)
