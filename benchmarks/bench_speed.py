@@ -1,0 +1,592 @@
+"""Speed and memory of skipsnn against snnTorch (and SpikingJelly when installed).
+
+One run builds the same networks in every framework, with the same weights and the same
+input spikes, and reports, for each ``T``:
+
+- training-step time (forward + loss + backward, no optimizer step),
+- inference time (forward under ``torch.no_grad``),
+- peak memory of one training step,
+
+as ratios to skipsnn, plus the LIF scan alone against a plain elementwise pass over the
+same tensors (the memory-bandwidth bound).
+
+Networks: the default mMND config (``configs/gestures.yaml`` when it exists, else the
+built-in defaults of ``skipsnn.config``) and a plain network of three convolutions with
+one LIF dynamic per layer and no skips. Their snnTorch twins use ``snn.Leaky`` with
+``beta = exp(-dt / tau_m)`` per channel, ``reset_mechanism="zero"``, the convolution
+weights scaled by ``R_m / tau_m`` and a bias ``a (1 - beta)``, which is the same
+discrete model; ``max|dlogit|`` in the output checks that they compute the same thing.
+
+Every (network, T, framework) runs in its own fresh subprocess: its first training
+step gives the memory figure (peak RSS during the step minus RSS before it, from
+``resource.getrusage``), later steps the times (minimum over ``--repeats``: the machine
+is shared, and the minimum is the least disturbed run).
+
+Run it with the environment that has snnTorch::
+
+    .venv-bench/bin/python benchmarks/bench_speed.py --out runs/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+FRAMEWORKS = (
+    "skipsnn",
+    "skipsnn-cl",
+    "skipsnn-reference",
+    "snntorch",
+    "snntorch-layerwise",
+    "spikingjelly",
+)
+NETS = ("mmnd", "plain3")
+
+
+# ---------------------------------------------------------------------------------------
+# The networks
+# ---------------------------------------------------------------------------------------
+
+
+def mmnd_config(repo: Path):
+    from skipsnn.config import load_config
+
+    path = repo / "configs" / "gestures.yaml"
+    cfg = load_config(path if path.exists() else None)
+    return cfg, (str(path.relative_to(repo)) if path.exists() else "skipsnn.config defaults")
+
+
+def plain3_config():
+    """Three stride-2 convolutions (32, 64, 128 channels), one dynamic, no skip."""
+    from skipsnn.config import (
+        Config,
+        DynamicConfig,
+        LayerConfig,
+        NetworkConfig,
+        ReadoutConfig,
+        SkipConfig,
+    )
+
+    net = NetworkConfig(
+        layers=[LayerConfig(32, 3, 2), LayerConfig(64, 3, 2), LayerConfig(128, 3, 2)],
+        n_dynamic=1,
+        dynamics=[DynamicConfig(0.0, 4.0, 4.0)],
+        skip=SkipConfig(0, 0, 0),
+        readout=ReadoutConfig(tau_m=8.0, pool=None),
+        surrogate="arctan",
+        surrogate_width=2.0,
+    )
+    return Config(network=net).validate(), "three conv layers 32/64/128, stride 2, one dynamic"
+
+
+def build_skipsnn(name: str, repo: Path, size: int, weight_scale: float = 1.0):
+    """The skipsnn network, seeded; weights scaled so that spikes reach every layer."""
+    import torch
+
+    from skipsnn.network import N_CLASSES, MMNDNet
+
+    cfg, source = mmnd_config(repo) if name == "mmnd" else plain3_config()
+    torch.manual_seed(0)
+    net = MMNDNet(cfg.network, (2, size, size), N_CLASSES[cfg.dataset.name])
+    with torch.no_grad():
+        for conv in [*net.convs, *net.adapters.values()]:
+            conv.weight.mul_(weight_scale)
+    return net, source
+
+
+def _scaled_conv(conv, gain, bias):
+    """A copy of ``conv`` computing ``gain * conv(x) + bias`` (per output channel)."""
+    import torch
+    from torch import nn
+
+    out = nn.Conv2d(
+        conv.in_channels,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
+        bias=bias is not None,
+    )
+    with torch.no_grad():
+        out.weight.copy_(conv.weight * gain.reshape(-1, 1, 1, 1))
+        if bias is not None:
+            out.bias.copy_(bias.reshape(-1))
+    return out
+
+
+class Twin:
+    """Shared translation of an `MMNDNet` into per-layer (conv, adapters, decay, threshold)."""
+
+    def __init__(self, ref):
+        import torch
+        from torch import nn
+
+        cfg = ref.cfg
+        if cfg.v_reset != 0.0:
+            raise SystemExit("the snnTorch twin needs v_reset = 0 (reset to zero)")
+        self.ref, self.cfg, self.edges = ref, cfg, ref.edges
+        self.convs, self.adapters, self.decays = nn.ModuleList(), nn.ModuleDict(), []
+        for i, conv in enumerate(ref.convs, start=1):
+            p = ref.layer_params(i)
+            decay, gain = p.decay(cfg.dt).detach(), p.gain().detach()
+            rest = p.a.detach() * (1 - decay)
+            bias = rest if bool(rest.any()) else None
+            self.convs.append(_scaled_conv(conv, gain, bias))
+            for s, e in ref.edges:
+                if e == i:
+                    self.adapters[f"{s}->{e}"] = _scaled_conv(ref.adapters[f"{s}->{e}"], gain, None)
+            self.decays.append(decay.clone())
+        self.readout = nn.Linear(ref.readout.in_features, ref.readout.out_features)
+        with torch.no_grad():
+            self.readout.weight.copy_(ref.readout.weight)
+            self.readout.bias.copy_(ref.readout.bias)
+
+    def adapt(self, s, src, dst):
+        import torch.nn.functional as F
+
+        _, h, w = self.ref.shapes[dst]
+        if s.shape[-2:] != (h, w):
+            s = F.adaptive_avg_pool2d(s, (h, w))
+        return self.adapters[f"{src}->{dst}"](s)
+
+    def readout_logits(self, drive):
+        """Leaky-integrator readout over ``drive`` ``[T, B, K]``, as in skipsnn."""
+        import torch
+
+        beta = self.ref.readout_decay()
+        u = torch.zeros_like(drive[0])
+        total = torch.zeros_like(drive[0])
+        for n in range(drive.shape[0]):
+            u = beta * u + (1.0 - beta) * drive[n]
+            total = total + u
+        return total / drive.shape[0]
+
+
+def build_snntorch(ref, layerwise: bool):
+    import snntorch as snn
+    import snntorch.surrogate as sur
+    import torch
+    from torch import nn
+
+    cfg = ref.cfg
+    if cfg.surrogate == "arctan":
+        spike_grad = sur.atan(alpha=cfg.surrogate_width)
+    else:
+        spike_grad = sur.fast_sigmoid(slope=cfg.surrogate_width)
+
+    class SnnTorchNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.twin = Twin(ref)
+            self.convs, self.adapters = self.twin.convs, self.twin.adapters
+            self.readout = self.twin.readout
+            self.lifs = nn.ModuleList(
+                snn.Leaky(beta=d, threshold=cfg.v_th, spike_grad=spike_grad, reset_mechanism="zero")
+                for d in self.twin.decays
+            )
+
+        def forward_steps(self, x):
+            """snnTorch's usual loop: every layer advances one time step at a time."""
+            b, t = x.shape[:2]
+            mems = [lif.init_leaky() for lif in self.lifs]
+            drives = []
+            for n in range(t):
+                outs = [x[:, n]]
+                for i, (conv, lif) in enumerate(zip(self.convs, self.lifs, strict=True), 1):
+                    cur = conv(outs[i - 1])
+                    for s, e in self.twin.edges:
+                        if e == i:
+                            cur = cur + self.twin.adapt(outs[s], s, e)
+                    spk, mems[i - 1] = lif(cur, mems[i - 1])
+                    outs.append(spk)
+                drives.append(self.readout(ref.readout_features(outs[-1])))
+            return self.twin.readout_logits(torch.stack(drives))
+
+        def forward_layers(self, x):
+            """Convolutions over all steps at once, then snn.Leaky looped over time."""
+            b, t = x.shape[:2]
+            outs = [x.transpose(0, 1).reshape(t * b, *x.shape[2:])]
+            for i, (conv, lif) in enumerate(zip(self.convs, self.lifs, strict=True), 1):
+                cur = conv(outs[i - 1])
+                for s, e in self.twin.edges:
+                    if e == i:
+                        cur = cur + self.twin.adapt(outs[s], s, e)
+                cur = cur.reshape(t, b, *cur.shape[1:])
+                mem = lif.init_leaky()
+                spikes = []
+                for n in range(t):
+                    spk, mem = lif(cur[n], mem)
+                    spikes.append(spk)
+                outs.append(torch.stack(spikes).reshape(t * b, *cur.shape[2:]))
+            drive = self.readout(ref.readout_features(outs[-1])).reshape(t, b, -1)
+            return self.twin.readout_logits(drive)
+
+        def forward(self, x):
+            return self.forward_layers(x) if layerwise else self.forward_steps(x)
+
+    return SnnTorchNet()
+
+
+def build_spikingjelly(ref):
+    from spikingjelly.activation_based import neuron, surrogate
+    from torch import nn
+
+    cfg = ref.cfg
+    if cfg.surrogate != "arctan":
+        raise SystemExit("SpikingJelly has no fast-sigmoid surrogate of the same scale")
+    if ref.edges or cfg.n_dynamic != 1:
+        raise SystemExit("SpikingJelly's LIFNode has one tau per layer (no per-channel dynamics)")
+
+    class SJNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.twin = Twin(ref)
+            self.convs, self.readout = self.twin.convs, self.twin.readout
+            # decay_input=False, v_reset=0: H = V (1 - 1/tau) + X, so 1 - 1/tau = decay
+            self.lifs = nn.ModuleList(
+                neuron.LIFNode(
+                    tau=1.0 / (1.0 - float(d.reshape(-1)[0])),
+                    decay_input=False,
+                    v_threshold=cfg.v_th,
+                    v_reset=0.0,
+                    surrogate_function=surrogate.ATan(alpha=cfg.surrogate_width),
+                    detach_reset=True,
+                    step_mode="m",
+                )
+                for d in self.twin.decays
+            )
+
+        def forward(self, x):
+            from spikingjelly.activation_based import functional
+
+            functional.reset_net(self)
+            b, t = x.shape[:2]
+            out = x.transpose(0, 1).reshape(t * b, *x.shape[2:])
+            for conv, lif in zip(self.convs, self.lifs, strict=True):
+                cur = conv(out)
+                spk = lif(cur.reshape(t, b, *cur.shape[1:]))
+                out = spk.reshape(t * b, *spk.shape[2:])
+            drive = self.readout(ref.readout_features(out)).reshape(t, b, -1)
+            return self.twin.readout_logits(drive)
+
+    return SJNet()
+
+
+# ---------------------------------------------------------------------------------------
+# One measurement (runs in a fresh subprocess)
+# ---------------------------------------------------------------------------------------
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _maxrss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def worker(args) -> dict:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    repo = Path(args.repo)
+    ref, source = build_skipsnn(args.net, repo, args.size, args.weight_scale)
+    if args.framework == "skipsnn-reference":
+        import skipsnn.neuron as neuron
+
+        neuron.lif_multistep = neuron.lif_multistep_reference
+    if args.framework.startswith("skipsnn"):
+        model = ref
+        if args.framework == "skipsnn-cl":  # channels-last convolutions (oneDNN's own layout)
+            model.to(memory_format=torch.channels_last)
+    elif args.framework.startswith("snntorch"):
+        model = build_snntorch(ref, layerwise=args.framework == "snntorch-layerwise")
+    else:
+        model = build_spikingjelly(ref)
+    g = torch.Generator().manual_seed(1)
+    b, t, k = args.batch, args.T, ref.n_classes
+    x = (torch.rand((b, t, 2, args.size, args.size), generator=g) < args.rate).float()
+    y = torch.randint(0, k, (b,), generator=g)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def train_step():
+        model.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        return loss
+
+    # Memory: the first training step in this fresh process.
+    gc.collect()
+    rss0, max0 = _rss_bytes(), _maxrss_bytes()
+    train_step()
+    max1 = _maxrss_bytes()
+    peak = max1 - rss0 if max1 > max0 else None  # None: the step stayed under an earlier peak
+
+    def best(fn):
+        times = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    train_s = best(train_step)
+    with torch.no_grad():
+        logits = model(x)
+        infer_s = best(lambda: model(x))
+    rates = []
+    if args.framework == "skipsnn":
+        with torch.no_grad():
+            rates = [float(s.mean()) for s in ref(x, record=True).spikes]
+    return {
+        "net": args.net,
+        "net_source": source,
+        "framework": args.framework,
+        "T": t,
+        "batch": b,
+        "train_step_s": train_s,
+        "inference_s": infer_s,
+        "peak_train_bytes": peak,
+        "logits": logits.tolist(),
+        "spike_rates": rates,
+        "params": sum(p.numel() for p in ref.parameters() if p.requires_grad),
+    }
+
+
+def lif_worker(args) -> dict:
+    """The LIF scan alone against an elementwise pass over the same [T, B, C, H, W] tensors.
+
+    The elementwise pass ``y = 0.5 * x`` reads one tensor and writes one, as the inference
+    scan must (read x, write s), so it is the memory-bandwidth bound of the scan. Training
+    moves three tensors forward (x, s, h) and three backward (grad s, h, grad x): its bound
+    is about three elementwise passes.
+    """
+    import torch
+
+    from skipsnn import lif_scan
+    from skipsnn.neuron import Dynamic, channel_params, lif_multistep_reference
+
+    torch.set_num_threads(args.threads)
+    shape = (args.T, args.batch, 32, 16, 16)
+    g = torch.Generator().manual_seed(0)
+    x = 0.3 + 0.5 * torch.randn(shape, generator=g)
+    p = channel_params([Dynamic(0.0, 2.0, 2.0), Dynamic(0.0, 8.0, 8.0)], 32)
+    grad = torch.randn(shape, generator=g)
+    fast = 10 * args.repeats  # ms-scale calls: many repeats, keep the least disturbed
+
+    def best(fn, repeats):
+        fn()
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    def fwd_bwd(fn):
+        xr = x.clone().requires_grad_()
+        s, _ = fn(xr)
+        s.backward(grad)
+
+    res = {"shape": list(shape), "bytes_per_tensor": x.numel() * 4}
+    res["elementwise_s"] = best(lambda: x * 0.5, fast)
+    with torch.no_grad():
+        for name in lif_scan.available_backends():
+            reps = fast if name == "c" else args.repeats
+            res[f"scan_{name}_s"] = best(lambda n=name: lif_scan.lif_scan(x, p, backend=n), reps)
+        res["scan_reference_s"] = best(lambda: lif_multistep_reference(x, p), args.repeats)
+    res["clone_s"] = best(lambda: x.clone(), fast)  # part of every train measurement below
+    for name in lif_scan.available_backends():
+        reps = fast if name == "c" else args.repeats
+        res[f"train_{name}_s"] = best(
+            lambda n=name: fwd_bwd(lambda xr: lif_scan.lif_scan(xr, p, backend=n)), reps
+        )
+    res["train_reference_s"] = best(
+        lambda: fwd_bwd(lambda xr: lif_multistep_reference(xr, p)), args.repeats
+    )
+    return res
+
+
+# ---------------------------------------------------------------------------------------
+# The driver
+# ---------------------------------------------------------------------------------------
+
+
+def _environment(threads: int) -> dict:
+    import torch
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": threads,
+        "python": platform.python_version(),
+    }
+
+
+def available_frameworks() -> list[str]:
+    import importlib.util
+
+    out = ["skipsnn", "skipsnn-cl", "skipsnn-reference"]
+    if importlib.util.find_spec("snntorch"):
+        out += ["snntorch", "snntorch-layerwise"]
+    if importlib.util.find_spec("spikingjelly"):
+        out.append("spikingjelly")
+    return out
+
+
+def run_job(args, net: str, t: int, fw: str) -> dict:
+    cmd = [sys.executable, __file__, "--worker", "--net", net, "--framework", fw, "--T", str(t)]
+    cmd += ["--batch", str(args.batch), "--size", str(args.size), "--threads", str(args.threads)]
+    cmd += ["--repeats", str(args.repeats), "--rate", str(args.rate), "--repo", str(args.repo)]
+    cmd += ["--weight-scale", str(args.weight_scale)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        last = (r.stderr.strip().splitlines() or ["(no output)"])[-1]
+        return {"net": net, "framework": fw, "T": t, "error": last}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def _ratio(a, b):
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--T", type=int, nargs="+", default=[16, 32, 64])
+    ap.add_argument("--nets", nargs="+", default=list(NETS), choices=NETS)
+    ap.add_argument("--frameworks", nargs="+", default=None, choices=FRAMEWORKS)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--size", type=int, default=32, help="input frames are 2 x size x size")
+    ap.add_argument("--rate", type=float, default=0.15, help="input spike probability per bin")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--weight-scale", type=float, default=4.0, help="conv weights x this (spiking activity)"
+    )
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repo", default=str(Path(__file__).resolve().parents[1]))
+    ap.add_argument("--out", default=None, help="folder for results.json")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--lif-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--net", help=argparse.SUPPRESS)
+    ap.add_argument("--framework", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker or args.lif_worker:
+        args.T = args.T[0]
+        print(json.dumps(worker(args) if args.worker else lif_worker(args)))
+        return 0
+
+    from tqdm import tqdm
+
+    frameworks = args.frameworks or available_frameworks()
+    jobs = [(n, t, f) for n in args.nets for t in args.T for f in frameworks]
+    results = []
+    bar = tqdm(jobs, disable=args.no_progress or not sys.stderr.isatty(), desc="bench")
+    for net, t, fw in bar:
+        bar.set_postfix_str(f"{net} T={t} {fw}")
+        results.append(run_job(args, net, t, fw))
+    lif = []
+    for t in args.T:
+        cmd = [sys.executable, __file__, "--lif-worker", "--T", str(t), "--batch", str(args.batch)]
+        cmd += ["--threads", str(args.threads), "--repeats", str(args.repeats)]
+        r = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        lif.append({"T": t, **json.loads(r.stdout.strip().splitlines()[-1])})
+
+    # Ratios to skipsnn, and how far each twin's logits are from skipsnn's.
+    base = {
+        (r["net"], r["T"]): r for r in results if r["framework"] == "skipsnn" and "error" not in r
+    }
+    for r in results:
+        b = base.get((r["net"], r["T"]))
+        if b is None or "error" in r:
+            continue
+        r["train_ratio"] = _ratio(r["train_step_s"], b["train_step_s"])
+        r["inference_ratio"] = _ratio(r["inference_s"], b["inference_s"])
+        r["memory_ratio"] = _ratio(r["peak_train_bytes"], b["peak_train_bytes"])
+        d = [
+            abs(p - q)
+            for rp, rq in zip(r["logits"], b["logits"], strict=True)
+            for p, q in zip(rp, rq, strict=True)
+        ]
+        r["max_logit_diff"] = max(d)
+    for r in results:
+        r.pop("logits", None)
+    report = {
+        "environment": _environment(args.threads),
+        "args": vars(args),
+        "runs": results,
+        "lif": lif,
+    }
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / "results.json.tmp"
+        tmp.write_text(json.dumps(report, indent=2))
+        os.replace(tmp, out / "results.json")
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def _fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def format_report(rep: dict) -> str:
+    e = rep["environment"]
+    lines = [
+        f"CPU: {e['cpu']} ({e['cores']} cores), torch {e['torch']}, threads {e['threads']}",
+        "",
+        "net     T   framework           train ms  infer ms  peak MiB  train x  infer x  mem x  max|dlogit|",
+    ]
+    for r in rep["runs"]:
+        if "error" in r:
+            lines.append(f"{r['net']:7} {r['T']:<3} {r['framework']:19} not run: {r['error']}")
+            continue
+        mib = None if r["peak_train_bytes"] is None else r["peak_train_bytes"] / 2**20
+        lines.append(
+            f"{r['net']:7} {r['T']:<3} {r['framework']:19} {r['train_step_s'] * 1e3:8.1f}  "
+            f"{r['inference_s'] * 1e3:8.1f}  {_fmt(mib, '8.1f')}  {_fmt(r.get('train_ratio'), '7.2f')}  "
+            f"{_fmt(r.get('inference_ratio'), '7.2f')}  {_fmt(r.get('memory_ratio'), '5.2f')}  "
+            f"{_fmt(r.get('max_logit_diff'), '.2e')}"
+        )
+    lines += ["", "LIF scan alone, ms (throughput as a share of one elementwise pass y = 0.5 x):"]
+    for r in rep["lif"]:
+        e = r["elementwise_s"]
+        parts = [f"elementwise {e * 1e3:.2f}"]
+        for key in sorted(k for k in r if k.startswith("scan_")):
+            parts.append(f"{key[5:-2]} {r[key] * 1e3:.2f} ({e / r[key]:.0%})")
+        lines.append(f"T={r['T']} {r['shape']}: " + ", ".join(parts))
+        tparts = []
+        for key in sorted(k for k in r if k.startswith("train_")):
+            tparts.append(f"{key[6:-2]} {r[key] * 1e3:.2f} (x{r[key] / e:.1f})")
+        lines.append(
+            "   forward+backward incl. a clone of x, in ms (x elementwise passes; bound ~x3): "
+            + ", ".join(tparts)
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
