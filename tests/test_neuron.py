@@ -139,6 +139,16 @@ def test_periodic_times_starts_one_period_in():
     np.testing.assert_allclose(periodic_times(2.5, 10.0), [2.5, 5.0, 7.5, 10.0])
 
 
+def test_last_periodic_input_is_simulated():
+    """7 T computed as T + 6 T rounds past 7 T for this T; the input must still count."""
+    period = 18.665900332508404
+    times = periodic_times(period, 7 * period)
+    assert times.size == 7 and times[-1] <= 7 * period
+    p = NeuronParams(tau_m=1.0, r_m=1.0)
+    _, trace = simulate_neuron(times, 0.5, p, 7 * period, record=True)
+    assert sum(1 for t, before, after in trace if after == before + 0.5) == 7
+
+
 @pytest.mark.parametrize(
     "bad",
     [

@@ -230,7 +230,9 @@ def periodic_times(period: float, t_end: float, t0: float | None = None) -> np.n
         raise ParameterError(f"input period must be a positive finite number, got {period}")
     t0 = period if t0 is None else t0
     n = int(math.floor((t_end - t0) / period + 1e-9)) + 1
-    return t0 + period * np.arange(max(n, 0), dtype=float)
+    # The tolerance above admits a last time that rounds a few ulps past t_end; clip it so
+    # that simulate_neuron(..., t_end) does not silently drop it.
+    return np.minimum(t0 + period * np.arange(max(n, 0), dtype=float), t_end)
 
 
 def simulate_neuron(
