@@ -164,3 +164,14 @@ def test_load_config_with_overrides():
     assert cfg.train.epochs == 2 and cfg.dataset.name == "digits"
     with pytest.raises(ConfigError, match="section"):
         load_config(None, trian={"epochs": 2})
+
+
+@pytest.mark.parametrize("name", ["gestures", "digits", "dvsgesture", "ncaltech101"])
+def test_shipped_config_files_equal_the_dataset_defaults(name):
+    from pathlib import Path
+
+    from skipsnn.config import default_config
+
+    path = Path(__file__).resolve().parents[1] / "configs" / f"{name}.yaml"
+    assert Config.load(path) == default_config(name)
+    assert default_config(name).dataset.name == name

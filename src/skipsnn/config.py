@@ -93,8 +93,8 @@ def skip_edges(n_layers: int, n_skip: int, l_start: int, l_end: int) -> list[tup
 class DatasetConfig:
     name: str = "gestures"
     root: str | None = None  # folder of the real dataset; synthetic ones ignore it
-    n_bins: int | None = None  # time bins T (None: the dataset's default)
-    size: int | None = None  # frames resized to size x size (None: dataset default)
+    n_bins: int | None = 20  # time bins T (None: the dataset's default)
+    size: int | None = 32  # frames resized to size x size (None: dataset default)
     # Control: feed the time-averaged frame at every step, so only spatial information
     # remains (clockwise and counter-clockwise circles then look the same).
     collapse_time: bool = False
@@ -141,7 +141,8 @@ class NetworkConfig:
     v_th: float = 1.0
     v_reset: float = 0.0
     dt: float = 1.0
-    skip: SkipConfig = field(default_factory=SkipConfig)
+    # One skip from the input events into layer 2: fresh event timing reaches the deep layer.
+    skip: SkipConfig = field(default_factory=lambda: SkipConfig(1, 0, 2))
     readout: ReadoutConfig = field(default_factory=ReadoutConfig)
     surrogate: str = "fast_sigmoid"
     surrogate_width: float = 5.0
