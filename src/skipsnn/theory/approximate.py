@@ -20,7 +20,8 @@ only. The constructions (rho = t_out / t_in), all built from the user's base neu
   spikes per ``P``, ratio ``n P / (P - 1)`` (ratios just above an integer).
 - **tonic multiplier** (no skip, one tonic neuron): D(p) then a tonic neuron (``a > v_th``)
   whose free-running period is ``p t_in / (q - 1/2)`` and whose input kick forces a spike
-  and so re-locks its phase on every input: ``q`` spikes per input, ratio ``p / q``.
+  and so re-locks its phase on every input: ``q`` spikes per input, ratio ``p / q``
+  (``tau_m = free / 2`` when the free period exceeds ``5 tau_m``, to keep ``a`` resolvable).
   This is the only way below ratio 1: a non-tonic neuron spikes only when an input arrives.
 
 With ``skips=False`` only dividers are used (Lemma 2's setting: no skips, no tonic
@@ -50,7 +51,7 @@ from .response import conductance_for, conductance_interval
 
 MAX_GAMMA = 8  # largest response rate per divider neuron (larger ones get split)
 MAX_P = 48  # largest cycle length tried in the skip modules
-MAX_Q = 64  # largest rate multiplier tried for a tonic neuron
+MAX_Q = 256  # largest rate multiplier tried for a tonic neuron
 MAX_CYCLE_SLOTS = 4000  # input spikes per output cycle; bounds the verification run
 CYCLES_SIMULATED = 12
 MAX_VERIFIED = 12  # candidates simulated before giving up
@@ -252,10 +253,13 @@ def build(plan: Plan, base: NeuronParams, t_in: float) -> PeriodNetwork:
         p, q = plan.args
         x, tx = bld.divider(0, t_in, p)
         free = tx / (q - 0.5)
-        e = math.exp(free / base.tau_m)
+        # a from free = tau_m ln((a - v_reset) / (a - v_th)); a free period many tau_m long
+        # would put a within rounding of v_th, so such a neuron gets tau_m = free / 2.
+        tau = base.tau_m if free <= 5.0 * base.tau_m else free / 2.0
+        e = math.exp(free / tau)
         a = (e * base.v_th - base.v_reset) / (e - 1.0)
-        tonic = base._replace(a=a)
-        bld.add(tonic, f"tonic multiplier (x{q}, free period {free:.6g})", [(x, kick(base))])
+        tonic = base._replace(a=a, tau_m=tau)
+        bld.add(tonic, f"tonic multiplier (x{q}, free period {free:.6g})", [(x, kick(tonic))])
     else:  # pragma: no cover - plans come from _plans only
         raise ValueError(plan.kind)
     return PeriodNetwork(tuple(bld.layers))
