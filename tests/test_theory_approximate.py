@@ -24,6 +24,8 @@ RATIOS = [0.25, 0.4, 0.7, 1.0, 1.25, 1.4, 1.5, 2.0, 2.5, 3.0, 3.7, 6.0, 12.0]
 BASES = [
     NeuronParams(),  # a = v_reset = 0
     NeuronParams(a=-0.2, tau_m=5.0, r_m=2.0, v_th=1.0, v_reset=0.3),  # v_reset > a, short tau
+    NeuronParams(a=0.9, tau_m=100.0, r_m=0.5, v_th=1.0, v_reset=-1.0),  # rest near threshold
+    NeuronParams(a=-5.0, tau_m=1.0, r_m=1.0, v_th=1.0, v_reset=0.0),  # fast, deep rest
 ]
 
 
@@ -36,7 +38,7 @@ def independent_period(result, n_inputs=600):
     return train_period(out, transient_fraction=0.5)
 
 
-@pytest.mark.parametrize("base", BASES, ids=["rest_at_reset", "reset_above_rest"])
+@pytest.mark.parametrize("base", BASES, ids=["default", "reset_above_rest", "slow", "fast"])
 def test_every_returned_network_is_verified(base):
     for t_in in T_INS:
         for ratio in RATIOS:
