@@ -169,3 +169,37 @@ def test_channels_last_input_keeps_its_layout(backend):
     with torch.no_grad():
         s, _ = ls.lif_scan(x_cl, p, backend=backend)
     assert s.stride() == x_cl.stride()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kind", ["fast_sigmoid", "arctan"])
+def test_half_precision_saved_state_halves_memory_with_small_gradient_error(backend, kind):
+    x = _inputs((9, 2, 6, 4, 3), seed=12)
+    p = _params(6, 2)
+    sr, vr, (gr,) = _run(lif_multistep_reference, x, p, None, kind, False)
+    sf, vf, (gf,) = _run(ls.lif_scan, x, p, None, kind, False, backend=backend, save="float16")
+    assert torch.equal(sf, sr) and torch.equal(vf, vr)  # the forward is untouched
+    torch.testing.assert_close(gf, gr, rtol=3e-3, atol=1e-4)
+    s, _ = ls.lif_scan(x.clone().requires_grad_(), p, backend=backend, save="float16")
+    assert s.grad_fn.saved_tensors[0].dtype == torch.float16
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_half_precision_keeps_a_tiny_negative_margin_non_spiking(backend):
+    """u just below v_th gives h ~ -1e-9, which is -0 in float16: it must still count as silent."""
+    v_th = 0.01
+    just_below = torch.nextafter(torch.tensor(v_th), torch.tensor(0.0))
+    x = torch.stack([just_below.reshape(1), torch.zeros(1)])  # [T=2, N=1]
+    p = LIFParams(torch.tensor(0.0), torch.tensor(2.0), torch.tensor(2.0), v_th=v_th, v_reset=0.0)
+    for save in ("full", "float16"):
+        xr = x.clone().requires_grad_()
+        s, v = ls.lif_scan(xr, p, backend=backend, save=save)
+        assert s.sum() == 0
+        v.sum().backward()
+        # dv[1]/dx[0] = decay when neither step spikes (zero if step 0 were taken as a spike)
+        torch.testing.assert_close(xr.grad[0, 0], torch.exp(torch.tensor(-0.5)))
+
+
+def test_bad_save_precision_raises():
+    with pytest.raises(ParameterError, match="save precision"):
+        ls.lif_scan(_inputs((3, 2, 6), seed=0), _params(6, 0), save="int8")
