@@ -1,0 +1,108 @@
+"""Append-only search journal: one JSON line per event, flushed and fsynced.
+
+Events (``"event"`` field): ``proposed`` (trial id, phase, params), ``finished`` (trial
+id, value, info), ``failed`` (trial id, error). The search state is a pure replay of
+the journal, so a killed search resumes from it: finished and failed trials are kept,
+trials that were proposed but never finished are run again with the same parameters.
+A line torn by a kill mid-write is dropped on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe copy: non-finite floats become None, tuples lists, numpy scalars numbers."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if hasattr(x, "item") and not isinstance(x, str):
+        return _clean(x.item())
+    return x
+
+
+class Journal:
+    """A JSON-lines file that is only ever appended to."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def exists(self) -> bool:
+        return self.path.exists() and self.path.stat().st_size > 0
+
+    def read(self) -> list[dict]:
+        """All complete records; a torn (unterminated or unparsable) last line is ignored."""
+        if not self.path.exists():
+            return []
+        records = []
+        lines = self.path.read_bytes().split(b"\n")
+        for i, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                if i >= len(lines) - 2:  # the last line, torn by a kill
+                    break
+                raise ConfigError(f"search journal {self.path} is corrupt at line {i + 1}") from e
+        return records
+
+    def repair(self) -> None:
+        """Cut a torn last line so the next append starts on a fresh line."""
+        if not self.path.exists():
+            return
+        data = self.path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end != len(data):
+            with open(self.path, "r+b") as f:
+                f.truncate(end)
+                f.flush()
+                os.fsync(f.fileno())
+
+    def append(self, record: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(_clean(record), sort_keys=True) + "\n"
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+@dataclass
+class Trial:
+    """One evaluation: ``status`` is ``pending``, ``finished`` or ``failed``."""
+
+    id: int
+    phase: str
+    params: dict
+    status: str = "pending"
+    value: float | None = None
+    info: dict = field(default_factory=dict)
+    error: str | None = None
+
+
+def replay(records: list[dict]) -> dict[int, Trial]:
+    """Trials by id, in proposal order, rebuilt from journal records."""
+    trials: dict[int, Trial] = {}
+    for r in records:
+        event = r.get("event")
+        if event == "proposed":
+            trials[r["trial"]] = Trial(r["trial"], r["phase"], dict(r["params"]))
+        elif event in ("finished", "failed") and r.get("trial") in trials:
+            t = trials[r["trial"]]
+            t.status = event
+            t.value = r.get("value")
+            t.info = r.get("info") or {}
+            t.error = r.get("error")
+    return trials

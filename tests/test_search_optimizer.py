@@ -1,0 +1,192 @@
+"""The generic optimizer: spaces, gated EI, journal resume, failures (no Ray here)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from skipsnn.errors import ConfigError
+from skipsnn.search.acquisition import fit_gp, gated_ei, propose, standardize
+from skipsnn.search.journal import Journal
+from skipsnn.search.optimizer import minimize
+from skipsnn.search.space import Param, Space
+
+FAST = dict(raw_samples=64, num_restarts=2, maxiter=20)
+
+
+def quadratic(p):
+    return (p["x"] - 0.3) ** 2 + (math.log(p["y"]) - 1.0) ** 2 + 0.1 * abs(p["k"] - 2)
+
+
+def mixed_space(feasible=None):
+    return Space(
+        (Param("x", -1.0, 1.0), Param("y", 0.5, 20.0, log=True), Param("k", 0, 4, kind="int")),
+        feasible=feasible,
+    )
+
+
+def test_space_round_trip_log_scale_and_integers():
+    space = mixed_space()
+    pts = [{"x": -0.25, "y": 3.0, "k": 3}, {"x": 1.0, "y": 0.5, "k": 0}]
+    u = space.encode(pts)
+    assert u.min() >= 0 and u.max() <= 1
+    assert u[1, 1] == 0.0  # log scale: the low bound maps to 0
+    back = space.decode(u)
+    for a, b in zip(pts, back, strict=True):
+        assert b["k"] == a["k"] and isinstance(b["k"], int)
+        assert b["x"] == pytest.approx(a["x"]) and b["y"] == pytest.approx(a["y"])
+    # mid-point of a log axis is the geometric mean
+    assert space.decode(torch.tensor([[0.5, 0.5, 0.5]]))[0]["y"] == pytest.approx(
+        math.sqrt(0.5 * 20)
+    )
+
+
+def test_bad_space_definitions_raise_one_sentence():
+    with pytest.raises(ConfigError, match="log scale"):
+        Param("t", 0.0, 1.0, log=True)
+    with pytest.raises(ConfigError, match="low <= high"):
+        Param("t", 2.0, 1.0)
+    with pytest.raises(ConfigError, match="unique"):
+        Space((Param("a", 0, 1), Param("a", 0, 1)))
+
+
+def test_gated_ei_is_zero_exactly_on_infeasible_points():
+    rng = np.random.default_rng(0)
+    space = mixed_space()
+    pts = space.sample(rng, 8)
+    y = standardize(torch.tensor([quadratic(p) for p in pts], dtype=torch.double))
+    model = fit_gp(space.encode(pts), y)
+    cand = space.encode(space.sample(rng, 50))
+    feasible = cand[:, 0] > 0.5  # an arbitrary half of the points
+    ei = gated_ei(model, cand, feasible)
+    assert torch.all(ei[~feasible] == 0)
+    assert torch.all(ei[feasible] > 0)  # EI of a GP is positive everywhere else
+
+
+def test_discrete_proposals_are_feasible_and_new():
+    space = Space(
+        (Param("i", 0, 5, kind="int"), Param("j", 0, 5, kind="int")),
+        feasible=lambda p: (p["i"] + p["j"]) % 2 == 0,
+    )
+    observed = [{"i": 0, "j": 0}, {"i": 2, "j": 2}, {"i": 4, "j": 0}]
+    values = [1.0, 0.5, 2.0]
+    pending = [{"i": 1, "j": 1}]
+    batch = propose(space, observed, values, pending, 4, seed=0)
+    seen = {(p["i"], p["j"]) for p in observed + pending}
+    assert len(batch) == 4 and len({(p["i"], p["j"]) for p in batch}) == 4
+    for p in batch:
+        assert space.is_feasible(p) and (p["i"], p["j"]) not in seen
+
+
+def test_continuous_proposals_respect_delta():
+    space = mixed_space(feasible=lambda p: p["x"] + 0.1 * p["k"] <= 0.0)
+    rng = np.random.default_rng(1)
+    pts = space.sample_feasible(rng, 6)
+    batch = propose(space, pts, [quadratic(p) for p in pts], [], 3, seed=2, **FAST)
+    assert len(batch) == 3
+    assert all(space.is_feasible(p) for p in batch)
+
+
+def test_minimize_finds_a_good_point_and_beats_its_initial_design():
+    space = mixed_space()
+    r = minimize(quadratic, space, budget=10, seed=0, n_initial=5, **FAST)
+    assert r.n_finished == 10
+    initial_best = min(t.value for t in r.trials[:5])
+    assert r.best_value < 0.6 < initial_best
+    # best_so_far is monotone and ends at the best value
+    hist = r.best_so_far()
+    assert all(a >= b for a, b in zip(hist, hist[1:], strict=False)) and hist[-1] == r.best_value
+
+
+def test_random_strategy_is_seeded():
+    space = mixed_space()
+    a = minimize(quadratic, space, budget=5, strategy="random", seed=3)
+    b = minimize(quadratic, space, budget=5, strategy="random", seed=3)
+    c = minimize(quadratic, space, budget=5, strategy="random", seed=4)
+    assert [t.params for t in a.trials] == [t.params for t in b.trials]
+    assert [t.params for t in a.trials] != [t.params for t in c.trials]
+
+
+def test_failed_trials_are_recorded_and_the_search_goes_on(tmp_path):
+    calls = []
+
+    def flaky(p):
+        calls.append(p)
+        if len(calls) % 3 == 1:
+            raise RuntimeError("diverged")
+        if len(calls) % 3 == 2:
+            return float("nan")
+        return quadratic(p)
+
+    log = tmp_path / "journal.jsonl"
+    r = minimize(flaky, mixed_space(), budget=9, seed=0, n_initial=7, journal=log, **FAST)
+    assert len(calls) == 9 and r.n_failed == 6 and r.n_finished == 3
+    errors = [t.error for t in r.trials if t.status == "failed"]
+    assert any("RuntimeError: diverged" in e for e in errors)
+    assert any("nan" in e for e in errors)
+    records = Journal(log).read()
+    failed = [rec for rec in records if rec["event"] == "failed"]
+    assert len(failed) == 6 and all(rec["error"] for rec in failed)
+    assert r.best_value == min(t.value for t in r.trials if t.status == "finished")
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: not an Exception, so the trial wrapper does not catch it."""
+
+
+def test_resume_after_a_kill_reaches_the_same_best_with_nothing_lost_or_repeated(tmp_path):
+    space = mixed_space()
+    kw = dict(budget=9, seed=5, n_initial=5, **FAST)
+    full = minimize(quadratic, space, journal=tmp_path / "full.jsonl", **kw)
+
+    log = tmp_path / "killed.jsonl"
+    calls = []
+
+    def dies_at_7(p):
+        if len(calls) == 6:
+            raise Killed
+        calls.append(p)
+        return quadratic(p)
+
+    with pytest.raises(Killed):
+        minimize(dies_at_7, space, journal=log, **kw)
+    with open(log, "ab") as f:  # a record torn in the middle of a write
+        f.write(b'{"event": "finished", "tri')
+    before = Journal(log).read()
+    assert sum(r["event"] == "finished" for r in before) == 6
+
+    resumed_calls = []
+
+    def counting(p):
+        resumed_calls.append(p)
+        return quadratic(p)
+
+    with pytest.raises(ConfigError, match="resume"):
+        minimize(counting, space, journal=log, **kw)
+    resumed = minimize(counting, space, journal=log, resume=True, **kw)
+    assert len(resumed_calls) == 3  # only the unfinished ones: 6 finished + 3 = budget
+    records = Journal(log).read()
+    finished_ids = [r["trial"] for r in records if r["event"] == "finished"]
+    assert len(finished_ids) == len(set(finished_ids)) == 9
+    assert [t.params for t in resumed.trials] == [t.params for t in full.trials]
+    assert resumed.best_value == full.best_value and resumed.best_params == full.best_params
+    # every line of the journal is valid JSON again after the repair
+    assert all(json.loads(line) for line in log.read_text().splitlines())
+    # resuming a finished search evaluates nothing
+    again = minimize(counting, space, journal=log, resume=True, **kw)
+    assert len(resumed_calls) == 3 and again.best_value == full.best_value
+
+
+def test_bad_arguments_raise_config_error():
+    with pytest.raises(ConfigError, match="budget"):
+        minimize(quadratic, mixed_space(), budget=0)
+    with pytest.raises(ConfigError, match="strategy"):
+        minimize(quadratic, mixed_space(), budget=2, strategy="grid")
+    with pytest.raises(ConfigError, match="workers"):
+        minimize(quadratic, mixed_space(), budget=2, workers=0)
+    with pytest.raises(ConfigError, match="no point"):
+        minimize(quadratic, mixed_space(feasible=lambda p: False), budget=2)
