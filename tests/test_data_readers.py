@@ -35,13 +35,13 @@ def nmnist_bytes(rows) -> bytes:
 
 
 def aedat_packet(
-    ev_type: int, events: list[tuple[int, int]], ts_overflow: int = 0, size: int = 8
+    ev_type: int, events: list[tuple[int, int]], ts_overflow: int = 0, size: int = 8, spare: int = 0
 ) -> bytes:
-    header = struct.pack(
-        "<hhiiiiii", ev_type, 1, size, 4, ts_overflow, len(events), len(events), len(events)
-    )
+    """A packet: 28-byte header, then capacity = len(events) + spare slots of ``size`` bytes."""
+    n = len(events)
+    header = struct.pack("<hhiiiiii", ev_type, 1, size, 4, ts_overflow, n + spare, n, n)
     body = b"".join(struct.pack("<Ii", d, ts) for d, ts in events)
-    return header + body
+    return header + body + b"\xff" * (size * spare)
 
 
 def polarity_word(x: int, y: int, p: int, valid: int = 1) -> int:
@@ -118,10 +118,13 @@ def test_real_nmnist_sample():
 
 
 def test_aedat31_polarity_events_overflow_and_other_packets(tmp_path):
-    p1 = aedat_packet(1, [(polarity_word(5, 7, 1), 100), (polarity_word(127, 0, 0), 200)])
+    p1 = aedat_packet(1, [(polarity_word(5, 7, 1), 100), (polarity_word(127, 0, 0), 200)], spare=1)
     other = aedat_packet(2, [(0xDEAD, 150)])  # a special-event packet: skipped
-    p2 = aedat_packet(
-        1, [(polarity_word(0, 127, 1), 50), (polarity_word(9, 9, 1, valid=0), 60)], ts_overflow=1
+    p2 = aedat_packet(  # two unused slots after eventNumber events: skipped
+        1,
+        [(polarity_word(0, 127, 1), 50), (polarity_word(9, 9, 1, valid=0), 60)],
+        ts_overflow=1,
+        spare=2,
     )
     ev = read_aedat31(write_aedat(tmp_path / "user01_led.aedat", [p1, other, p2]))
     assert ev["x"].tolist() == [5, 127, 0]

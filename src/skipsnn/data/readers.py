@@ -15,7 +15,9 @@ us are added from there on, so times stay monotonic.
 (the first ``#!AER-DAT3.1``, the last ``#!END-HEADER``), then packets. Each packet has a
 28-byte little-endian header: int16 eventType, int16 eventSource, int32 eventSize,
 int32 eventTSOffset, int32 eventTSOverflow, int32 eventCapacity, int32 eventNumber,
-int32 eventValid, followed by ``eventNumber * eventSize`` bytes of events. Polarity
+int32 eventValid, followed by ``eventCapacity * eventSize`` bytes of which the first
+``eventNumber`` events are used (files normally have capacity == number; tonic's and
+SpikingJelly's DVS128 Gesture readers also step by the capacity). Polarity
 events (type 1, 8 bytes) are a uint32 ``data`` and an int32 timestamp (us); following
 libcaer, ``x = (data >> 17) & 0x7FFF``, ``y = (data >> 2) & 0x7FFF``,
 ``p = (data >> 1) & 1`` and bit 0 marks a valid event (invalid ones are dropped). The
@@ -140,18 +142,18 @@ def read_aedat31(path) -> np.ndarray:
         if size <= 0 or number < 0 or int(h["capacity"]) < number or int(h["valid"]) > number:
             raise DataError(f"{path}: malformed AEDAT packet header at byte {pos}")
         body = pos + hsize
-        end = body + size * number
+        end = body + size * int(h["capacity"])
         if end > len(data):
             raise DataError(
                 f"{path}: truncated AEDAT packet at byte {pos} "
-                f"(needs {size * number} bytes, {len(data) - body} left)"
+                f"(needs {end - body} bytes, {len(data) - body} left)"
             )
         if int(h["type"]) == AEDAT_POLARITY_TYPE and number:
             if size != 8:
                 raise DataError(
                     f"{path}: polarity events of {size} bytes at byte {pos} (expected 8)"
                 )
-            words = buf[body:end].view("<u4").reshape(number, 2)
+            words = buf[body : body + 8 * number].view("<u4").reshape(number, 2)
             d, ts = words[:, 0].astype(np.int64), words[:, 1].view("<i4").astype(np.int64)
             valid = (d & 1) == 1
             t = (int(h["ts_overflow"]) << 31) | ts
