@@ -43,12 +43,13 @@ from pathlib import Path
 FRAMEWORKS = (
     "skipsnn",
     "skipsnn-cl",
+    "skipsnn-cl-h16",
     "skipsnn-reference",
     "snntorch",
     "snntorch-layerwise",
     "spikingjelly",
 )
-NETS = ("mmnd", "plain3")
+NETS = ("mmnd", "plain3", "dvsgesture")  # the last only on request (--nets)
 
 
 # ---------------------------------------------------------------------------------------
@@ -56,12 +57,14 @@ NETS = ("mmnd", "plain3")
 # ---------------------------------------------------------------------------------------
 
 
-def mmnd_config(repo: Path):
-    from skipsnn.config import load_config
+def mmnd_config(repo: Path, dataset: str = "gestures"):
+    """A dataset's default mMND config: ``configs/<dataset>.yaml`` if present, else built in."""
+    from skipsnn.config import default_config, load_config
 
-    path = repo / "configs" / "gestures.yaml"
-    cfg = load_config(path if path.exists() else None)
-    return cfg, (str(path.relative_to(repo)) if path.exists() else "skipsnn.config defaults")
+    path = repo / "configs" / f"{dataset}.yaml"
+    if path.exists():
+        return load_config(path), str(path.relative_to(repo))
+    return default_config(dataset), f"skipsnn.config.default_config({dataset!r})"
 
 
 def plain3_config():
@@ -93,7 +96,10 @@ def build_skipsnn(name: str, repo: Path, size: int, weight_scale: float = 1.0):
 
     from skipsnn.network import N_CLASSES, MMNDNet
 
-    cfg, source = mmnd_config(repo) if name == "mmnd" else plain3_config()
+    if name == "plain3":
+        cfg, source = plain3_config()
+    else:  # "mmnd": the default (synthetic gestures) config; "dvsgesture": the paper-sized one
+        cfg, source = mmnd_config(repo, "gestures" if name == "mmnd" else name)
     torch.manual_seed(0)
     net = MMNDNet(cfg.network, (2, size, size), N_CLASSES[cfg.dataset.name])
     with torch.no_grad():
@@ -306,8 +312,10 @@ def worker(args) -> dict:
         neuron.lif_multistep = neuron.lif_multistep_reference
     if args.framework.startswith("skipsnn"):
         model = ref
-        if args.framework == "skipsnn-cl":  # channels-last convolutions (oneDNN's own layout)
+        if args.framework.startswith("skipsnn-cl"):  # channels-last convs (oneDNN's layout)
             model.to(memory_format=torch.channels_last)
+        if args.framework.endswith("-h16"):  # the membrane margin saved in float16
+            os.environ["SKIPSNN_LIF_SAVE"] = "float16"
     elif args.framework.startswith("snntorch"):
         model = build_snntorch(ref, layerwise=args.framework == "snntorch-layerwise")
     else:
@@ -444,7 +452,7 @@ def _environment(threads: int) -> dict:
 def available_frameworks() -> list[str]:
     import importlib.util
 
-    out = ["skipsnn", "skipsnn-cl", "skipsnn-reference"]
+    out = ["skipsnn", "skipsnn-cl", "skipsnn-cl-h16", "skipsnn-reference"]
     if importlib.util.find_spec("snntorch"):
         out += ["snntorch", "snntorch-layerwise"]
     if importlib.util.find_spec("spikingjelly"):
@@ -471,7 +479,7 @@ def _ratio(a, b):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--T", type=int, nargs="+", default=[16, 32, 64])
-    ap.add_argument("--nets", nargs="+", default=list(NETS), choices=NETS)
+    ap.add_argument("--nets", nargs="+", default=["mmnd", "plain3"], choices=NETS)
     ap.add_argument("--frameworks", nargs="+", default=None, choices=FRAMEWORKS)
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--size", type=int, default=32, help="input frames are 2 x size x size")
@@ -557,16 +565,27 @@ def format_report(rep: dict) -> str:
     e = rep["environment"]
     lines = [
         f"CPU: {e['cpu']} ({e['cores']} cores), torch {e['torch']}, threads {e['threads']}",
+        f"batch {rep['args']['batch']}, input 2x{rep['args']['size']}x{rep['args']['size']}, "
+        f"input spike rate {rep['args']['rate']}, conv weights x{rep['args']['weight_scale']}",
+    ]
+    for r in rep["runs"]:
+        if r["framework"] == "skipsnn" and "error" not in r and r["T"] == rep["args"]["T"][0]:
+            rates = ", ".join(f"{v:.3f}" for v in r["spike_rates"])
+            lines.append(
+                f"{r['net']}: {r['net_source']}; {r['params']} trainable parameters; "
+                f"spike rate per layer at T={r['T']}: {rates}"
+            )
+    lines += [
         "",
-        "net     T   framework           train ms  infer ms  peak MiB  train x  infer x  mem x  max|dlogit|",
+        "net        T   framework           train ms  infer ms  peak MiB  train x  infer x  mem x  max|dlogit|",
     ]
     for r in rep["runs"]:
         if "error" in r:
-            lines.append(f"{r['net']:7} {r['T']:<3} {r['framework']:19} not run: {r['error']}")
+            lines.append(f"{r['net']:10} {r['T']:<3} {r['framework']:19} not run: {r['error']}")
             continue
         mib = None if r["peak_train_bytes"] is None else r["peak_train_bytes"] / 2**20
         lines.append(
-            f"{r['net']:7} {r['T']:<3} {r['framework']:19} {r['train_step_s'] * 1e3:8.1f}  "
+            f"{r['net']:10} {r['T']:<3} {r['framework']:19} {r['train_step_s'] * 1e3:8.1f}  "
             f"{r['inference_s'] * 1e3:8.1f}  {_fmt(mib, '8.1f')}  {_fmt(r.get('train_ratio'), '7.2f')}  "
             f"{_fmt(r.get('inference_ratio'), '7.2f')}  {_fmt(r.get('memory_ratio'), '5.2f')}  "
             f"{_fmt(r.get('max_logit_diff'), '.2e')}"
