@@ -1,0 +1,102 @@
+"""``skipsnn search``: a tiny end-to-end search on toy data, resume, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+import skipsnn.train.bptt as bptt
+from skipsnn.cli import main
+from test_bptt import tiny_cfg, toy_split
+
+SEARCH = {
+    "n_layers": [1, 2],
+    "n_dynamic": [1, 2],
+    "n_skip": [0, 1],
+    "l_start": [0, 0],
+    "l_end": [2, 2],
+    "tau_m": [1.5, 16.0],
+    "raw_samples": 32,
+    "num_restarts": 2,
+    "n_initial": 2,
+}
+
+
+@pytest.fixture()
+def toy_data(monkeypatch):
+    data = (toy_split(8, 0), toy_split(4, 1))
+    monkeypatch.setattr(bptt, "load_data", lambda cfg, data_=None, progress=True: data)
+    return data
+
+
+def write_cfg(path):
+    d = tiny_cfg(epochs=1).to_dict()
+    d["search"] = SEARCH
+    path.write_text(yaml.safe_dump(d))
+    return path
+
+
+def test_tiny_dual_search_writes_everything_and_resumes(tmp_path, toy_data, capsys):
+    cfg = write_cfg(tmp_path / "cfg.yaml")
+    out = tmp_path / "search"
+    argv = [
+        "search",
+        "--config",
+        str(cfg),
+        "--out",
+        str(out),
+        "--budget-v",
+        "3",
+        "--budget-w",
+        "2",
+        "--trial-epochs",
+        "1",
+        "--final-epochs",
+        "1",
+        "--no-progress",
+        "--json",
+    ]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    for name in (
+        "journal.jsonl",
+        "best.json",
+        "convergence.png",
+        "search_config.yaml",
+        "final/metrics.json",
+    ):
+        assert (out / name).exists(), name
+    records = [json.loads(line) for line in (out / "journal.jsonl").read_text().splitlines()]
+    done = [r for r in records if r["event"] in ("finished", "failed")]
+    assert [r["phase"] for r in done] == ["V"] * 3 + ["W"] * 2
+    best = json.loads((out / "best.json").read_text())
+    assert best == summary
+    arch = best["best"]["architecture"]
+    assert len(best["best"]["dynamics"]) == arch["n_dynamic"]
+    finished = [r["value"] for r in done if r["event"] == "finished"]
+    assert best["best"]["val_loss"] == min(finished)
+    assert 0.0 <= best["final"]["test_accuracy"] <= 1.0
+    # resuming a finished search runs no new trial and reports the same best
+    assert main([*argv, "--resume", "--no-final"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["best"] == best["best"]
+    assert len((out / "journal.jsonl").read_text().splitlines()) == len(records)
+
+
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, toy_data, capsys):
+    cfg = write_cfg(tmp_path / "cfg.yaml")
+    out = tmp_path / "s"
+    assert main(["search", "--config", str(cfg), "--out", str(out), "--budget-v", "0"]) == 2
+    assert "budget" in capsys.readouterr().err and not out.exists()
+    bad = yaml.safe_load(cfg.read_text())
+    bad["search"]["n_layer"] = [1, 2]
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    assert main(["search", "--config", str(tmp_path / "bad.yaml"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    out.mkdir()
+    (out / "journal.jsonl").write_text('{"event": "proposed"}\n')
+    assert main(["search", "--config", str(cfg), "--out", str(out)]) == 2
+    assert "--resume" in capsys.readouterr().err
