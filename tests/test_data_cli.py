@@ -84,6 +84,13 @@ def test_inspect_bad_file_exits_2_with_one_sentence(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_inspect_folder_or_missing_file_exits_2(tmp_path, capsys):
+    assert main(["data", "inspect", str(tmp_path)]) == 2
+    assert "not a file" in capsys.readouterr().err
+    assert main(["data", "inspect", str(tmp_path / "nope.bin")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
 def test_list_names_all_datasets(capsys):
     assert main(["data", "list", "--json"]) == 0
     names = [d["name"] for d in json.loads(capsys.readouterr().out)["datasets"]]

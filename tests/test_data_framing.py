@@ -129,6 +129,8 @@ def test_subset_keeps_classes():
     )
     sub = ds.subset(np.array([1, 4]))
     assert sub.y.tolist() == [1, 1] and len(sub) == 2 and sub.classes == ["a", "b", "c"]
+    frames, label = ds[2]
+    assert frames.shape == (2, 2, 4, 4) and int(label) == 2
 
 
 # ---- splits -----------------------------------------------------------------------------------

@@ -37,6 +37,10 @@ class FramedDataset:
     def __len__(self) -> int:
         return len(self.y)
 
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(frames [T, 2, H, W], label)``, so a DataLoader can batch it."""
+        return self.x[index], self.y[index]
+
     def subset(self, indices) -> FramedDataset:
         """The samples at ``indices`` (e.g. from `stratified_fraction`), sharing meta."""
         idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)

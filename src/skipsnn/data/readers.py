@@ -236,8 +236,10 @@ def read_tonic_gesture_npy(path) -> np.ndarray:
 def detect_format(path) -> str:
     """``'aedat3.1'``, ``'nmnist-bin'`` or ``'tonic-npy'`` from the file's head and suffix."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{path}: not a file")
     with open(path, "rb") as f:
         head = f.read(16)
     if head.startswith(b"#!AER-DAT"):
