@@ -66,7 +66,7 @@ def tiny_cfg(**train):
     )
 
 
-def _same(a, b, skip=("train_seconds", "epoch_seconds")):
+def _same(a, b, skip=("train_seconds", "epoch_seconds", "train_cpu_seconds", "epoch_cpu_seconds")):
     return {k: v for k, v in a.items() if k not in skip} == {
         k: v for k, v in b.items() if k not in skip
     }

@@ -228,7 +228,7 @@ def run_training(
     opt = torch.optim.Adam(net.parameters(), lr=tr.lr, weight_decay=tr.weight_decay)
     sched = make_scheduler(opt, cfg)
     shuffle = torch.Generator().manual_seed(tr.seed)
-    start_epoch, history, train_seconds = 0, [], 0.0
+    start_epoch, history, train_seconds, cpu_seconds = 0, [], 0.0, 0.0
     if state is not None:
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -240,6 +240,7 @@ def run_training(
             state["history"],
             state["train_seconds"],
         )
+        cpu_seconds = state["train_cpu_seconds"]
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         cfg.save(out / "config.yaml")
@@ -258,14 +259,16 @@ def run_training(
     )
     x_val, y_val = x[split.val], y[split.val]
     for epoch in range(start_epoch + 1, last + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         order = train_idx[torch.randperm(len(train_idx), generator=shuffle)]
         lr = opt.param_groups[0]["lr"]
         row = train_epoch(net, opt, x, y, order, tr.batch_size, cfg.dataset.collapse_time, bar)
         sched.step()
         val_loss, val_acc, _ = evaluate(net, x_val, y_val, cfg)
         seconds = time.perf_counter() - t0
+        cpu = time.process_time() - c0  # all threads; load-independent, unlike wall time
         train_seconds += seconds
+        cpu_seconds += cpu
         history.append(
             {
                 "epoch": epoch,
@@ -274,6 +277,7 @@ def run_training(
                 "val_loss": val_loss,
                 "val_accuracy": val_acc,
                 "epoch_seconds": seconds,
+                "epoch_cpu_seconds": cpu,
             }
         )
         bar.set_postfix(
@@ -294,6 +298,7 @@ def run_training(
                     "epoch": epoch,
                     "history": history,
                     "train_seconds": train_seconds,
+                    "train_cpu_seconds": cpu_seconds,
                 },
                 out / CHECKPOINT,
             )
@@ -319,6 +324,7 @@ def run_training(
         "firing_rate": final.get("firing_rate"),
         "test_accuracy": None,
         "train_seconds": train_seconds,
+        "train_cpu_seconds": cpu_seconds,
     }
     if not metrics["finished"]:
         return metrics  # stopped early: no test evaluation, no metrics.json
