@@ -261,3 +261,32 @@ def test_ncaltech101_folder_stratified_split(tmp_path):
     ev, target = test[0]
     assert len(ev) == 1 and target in (0, 1)
     assert NCaltech101(tmp_path, split_seed=1).samples != train.samples
+
+
+def test_load_frames_on_real_layouts(tmp_path):
+    from skipsnn.data import load_frames
+
+    root = tmp_path / "DvsGesture"
+    root.mkdir()
+    _gesture_recording(root, 2, [(1, 1000, 1500), (4, 1500, 2990)])
+    ds = load_frames(
+        "dvsgesture", "train", root=root, n_bins=2, size=32, cache_dir=tmp_path / "c", seed=5
+    )
+    assert ds.x.shape == (2, 2, 2, 32, 32) and ds.y.tolist() == [0, 3]
+    assert ds.x[0].sum() == 50 and ds.x[1].sum() == 149  # events at 1000 + 10 u us
+    assert ds.meta["seed"] is None  # DVS128 Gesture has nothing random: one cache for all seeds
+    again = load_frames(
+        "dvsgesture", "train", root=root, n_bins=2, size=32, cache_dir=tmp_path / "c"
+    )
+    assert again.meta["cache_file"] == ds.meta["cache_file"]
+
+    cal = tmp_path / "cal"
+    for name in ("a", "b"):
+        (cal / name).mkdir(parents=True)
+        for i in range(5):
+            (cal / name / f"image_{i:04d}.bin").write_bytes(
+                nmnist_bytes([(200, 150, 1, 5), (0, 0, 0, 9)])
+            )
+    test = load_frames("ncaltech101", "test", root=cal, n_bins=1, size=24, cache_dir=tmp_path / "c")
+    assert test.x.shape == (2, 1, 2, 24, 24) and test.classes == ["a", "b"]
+    assert test.x[0, 0, 1, 150 * 24 // 180, 200 * 24 // 240] == 1 and test.x[0, 0, 0, 0, 0] == 1

@@ -42,6 +42,7 @@ class DatasetInfo:
     synthetic: bool
     source: str  # where it comes from, for error messages and docs
     frames: Callable  # (info, split, root, n_bins, size, window_us, seed, cache_dir, progress)
+    seeded: bool = True  # whether `seed` changes the data (generation or split)
 
     def build_frames(self, **kw):
         return self.frames(self, **kw)
@@ -166,6 +167,7 @@ DATASETS: dict[str, DatasetInfo] = {
         size=32,
         window_us=None,
         synthetic=False,
+        seeded=False,  # the official split is fixed and nothing is random
         source="download DVS128 Gesture from IBM (research.ibm.com/dvsgesture: DvsGesture.tar.gz, "
         "folder of userNN_<lighting>.aedat with _labels.csv files) or tonic's preprocessed "
         "ibmGestureTrain/ and ibmGestureTest/ folders, and pass the folder holding them",

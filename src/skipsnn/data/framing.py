@@ -129,7 +129,9 @@ def load_frames(
 
     ``name`` is one of `DATASETS`; ``root`` is the folder of a downloaded real dataset
     (unused by the synthetic ones); ``n_bins`` and ``size`` default to the dataset's
-    defaults; ``seed`` drives synthetic generation (and N-Caltech101's split);
+    defaults; ``seed`` is the data seed: it drives synthetic generation and
+    N-Caltech101's split (DVS128 Gesture ignores it) - keep it fixed across training
+    seeds unless the data itself should change;
     ``window_us`` overrides the dataset's time window (None: its default). The frames
     are stored under the cache folder keyed by a hash of all these options, so a second
     call with the same options reads them back.
@@ -150,7 +152,7 @@ def load_frames(
         "n_bins": n_bins,
         "size": size,
         "window_us": window,
-        "seed": int(seed),
+        "seed": int(seed) if info.seeded else None,
         "root": None if info.synthetic else str(_require_root(info, root)),
         "generator": synthetic_options(info.name) if info.synthetic else None,
         "version": FRAMES_VERSION,
