@@ -53,6 +53,7 @@ MAX_GAMMA = 8  # largest response rate per divider neuron (larger ones get split
 MAX_P = 48  # largest cycle length tried in the skip modules
 MAX_Q = 256  # largest rate multiplier tried for a tonic neuron
 MAX_CYCLE_SLOTS = 4000  # input spikes per output cycle; bounds the verification run
+MAX_CHAIN = 10_000  # largest plain divider ratio (its verification simulates 12 x that)
 CYCLES_SIMULATED = 12
 MAX_VERIFIED = 12  # candidates simulated before giving up
 
@@ -273,10 +274,11 @@ def _plans(rho: float, skips: bool, max_layers: int) -> list[Plan]:
             plans.append(Plan(kind, ratio, layers, args))
 
     for n in {max(1, math.floor(rho)), max(1, math.ceil(rho))}:
-        add("chain", Fraction(n), max(1, _divider_layers(n)), n)
+        if n <= MAX_CHAIN:
+            add("chain", Fraction(n), max(1, _divider_layers(n)), n)
     if not skips:
         return plans
-    for n in range(1, max(1, math.floor(rho)) + 1):
+    for n in range(1, min(max(1, math.floor(rho)), MAX_CYCLE_SLOTS // 3) + 1):
         base_layers = _divider_layers(n)
         for big_p in range(3, MAX_P + 1):
             if n * big_p > MAX_CYCLE_SLOTS:
