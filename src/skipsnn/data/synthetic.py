@@ -149,8 +149,8 @@ def _gesture_trajectories(cls: int, n: int, u: np.ndarray, rng: np.random.Genera
         half = 1.5 + rng.uniform(4, 6, size=(n, 1, 1)) * 0.5 * (
             1 + np.cos(2 * math.pi * freq * uu + phase)
         )
-        right = centre + xy(-half, 0 * half)
-        left = centre + xy(half, 0 * half)
+        right = centre + xy(-half, 0.0)
+        left = centre + xy(half, 0.0)
         blobs = _arm(right, centre + np.array([-9.0, 8.0])) + _arm(
             left, centre + np.array([9.0, 8.0])
         )
@@ -173,13 +173,13 @@ def _gesture_trajectories(cls: int, n: int, u: np.ndarray, rng: np.random.Genera
         freq = rng.uniform(2.0, 3.5, size=(n, 1, 1))
         amp = rng.uniform(2.5, 4.0, size=(n, 1, 1))
         beat = amp * np.sin(2 * math.pi * freq * uu + phase)
-        right = pt(11.0, 21.0) + xy(0 * beat, beat)
-        left = pt(21.0, 21.0) + xy(0 * beat, -beat)
+        right = pt(11.0, 21.0) + xy(0.0, beat)
+        left = pt(21.0, 21.0) + xy(0.0, -beat)
         blobs = _arm(right, pt(6.0, 28.0)) + _arm(left, pt(26.0, 28.0))
     elif cls == 9:  # air guitar: fast strumming low, slow fretting high on the other side
         freq = rng.uniform(3.0, 5.0, size=(n, 1, 1))
         amp = rng.uniform(2.0, 3.5, size=(n, 1, 1))
-        strum = pt(13.0, 22.0) + xy(0 * amp * uu, amp * np.sin(2 * math.pi * freq * uu + phase))
+        strum = pt(13.0, 22.0) + xy(0.0, amp * np.sin(2 * math.pi * freq * uu + phase))
         fret_move = 1.5 * np.sin(2 * math.pi * 0.7 * uu + 2 * phase)
         fret = pt(24.0, 13.0) + xy(fret_move, 0.5 * fret_move)
         blobs = _arm(strum, pt(8.0, 27.0)) + _arm(fret, pt(26.0, 24.0))
