@@ -17,6 +17,7 @@ from .response import (
     printed_cutoff,
     response_rate,
 )
+from .tour import theory_tour
 
 __all__ = [
     "Approximation",
@@ -34,5 +35,6 @@ __all__ = [
     "potential_after_inputs",
     "printed_cutoff",
     "response_rate",
+    "theory_tour",
     "train_period",
 ]
