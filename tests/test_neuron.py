@@ -15,7 +15,6 @@ from skipsnn.neuron import (
     FeedforwardNet,
     LIFParams,
     NeuronParams,
-    lif_multistep,
     lif_multistep_reference,
     lif_step,
     mean_period,
@@ -115,16 +114,6 @@ def test_feedforward_net_discrete_equals_exact(params, dt, gs, skip_mask, input_
     for j in range(n):
         discrete_times = (torch.nonzero(trains[j]).flatten().numpy() + 1) * dt
         np.testing.assert_allclose(exact[j], discrete_times, rtol=1e-12, atol=1e-12)
-
-
-def test_lif_multistep_matches_reference_loop():
-    torch.manual_seed(0)
-    p = LIFParams(torch.tensor(0.1), torch.tensor(5.0), torch.tensor(1.0), 1.0, 0.0)
-    x = torch.rand(30, 4) * 2.0
-    s_fast, v_fast = lif_multistep(x, p, 1.0)
-    s_ref, v_ref = lif_multistep_reference(x, p, 1.0)
-    assert torch.equal(s_fast, s_ref)
-    torch.testing.assert_close(v_fast, v_ref)
 
 
 def test_tonic_neuron_fires_at_its_free_period():
