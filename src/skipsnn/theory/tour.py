@@ -171,9 +171,11 @@ def theory_tour(out_dir: str | os.PathLike) -> dict[str, Any]:
     ]
     for name, r in approx.items():
         if r.found:
+            n, sk = len(r.network.layers), r.network.skips
+            skip_text = ", ".join(f"{a}->{b}" for a, b in sk) if sk else "none"
             lines.append(
                 f"   {name}: found, measured period {r.measured_period:.6g} "
-                f"({r.plan.kind}, {len(r.network.layers)} layers, skips {r.network.skips or 'none'})"
+                f"({r.plan.kind}, {n} layer{'s' if n != 1 else ''}, skips {skip_text})"
             )
         else:
             lines.append(f"   {name}: none found (closest measured {r.measured_period:.6g})")
