@@ -130,3 +130,50 @@ def test_settings_reject_bad_input_with_one_sentence():
         SearchSettings.from_dict({"cutoff": {"g": 1.0}})
     with pytest.raises(ConfigError, match="positive"):
         SearchSettings.from_dict({"tau_m": [0.0, 5.0]})
+
+
+def synthetic_loss(p):
+    """A cheap stand-in for training: prefers 2 layers, one skip, tau_m near 4 and 12."""
+    loss = abs(p["n_layers"] - 2) + (0 if p["n_skip"] == 1 else 0.5)
+    n = int(p["n_dynamic"])
+    if "tau_m_0" in p:
+        targets = [4.0, 12.0, 30.0]
+        loss += sum((math.log(p[f"tau_m_{i}"]) - math.log(targets[i])) ** 2 for i in range(n))
+    return loss
+
+
+@pytest.mark.parametrize("strategy", ["dual", "joint", "random"])
+def test_strategies_respect_budgets_phases_and_delta(tmp_path, strategy):
+    from skipsnn.search.journal import Journal
+    from skipsnn.search.strategies import run_strategy, with_default_dynamics
+
+    small = {
+        "n_layers": [1, 2],
+        "n_dynamic": [1, 2],
+        "n_skip": [0, 1],
+        "l_start": [0, 0],
+        "l_end": [2, 2],
+        "raw_samples": 32,
+        "num_restarts": 2,
+        "n_initial": 2,
+    }
+    p = MMNDProblem(Config(), SearchSettings.from_dict(small))
+    log = tmp_path / "j.jsonl"
+
+    def objective(params):  # phase V trials train with the default dynamics, as in training
+        return synthetic_loss(params if "tau_m_0" in params else with_default_dynamics(p, params))
+
+    res = run_strategy(p, objective, strategy, 3, 2, seed=1, journal=log)
+    phases = [r["phase"] for r in Journal(log).read() if r["event"] == "finished"]
+    want = {"dual": ["V"] * 3 + ["W"] * 2, "joint": ["joint"] * 5, "random": ["random"] * 5}
+    assert phases == want[strategy]
+    assert res.best_value == min(t.value for ph in res.phases for t in ph.trials)
+    best = res.best_params
+    assert p.v_feasible(best) and p.w_feasible(best, best["n_dynamic"])
+    assert synthetic_loss(best) == pytest.approx(res.best_value)
+    for ph in res.phases:
+        for t in ph.trials:
+            full = {**(res.phases[0].best_params if ph.phase == "W" else {}), **t.params}
+            assert p.v_feasible(full)
+    summary = res.summary(p)
+    assert len(summary["best"]["dynamics"]) == best["n_dynamic"]

@@ -49,12 +49,21 @@ LOCAL_CENTERS = 3  # best observed points that seed local candidates
 LOCAL_SCALES = (0.02, 0.1)  # their Gaussian move sizes, in unit-cube coordinates
 
 
-def fit_gp(x: torch.Tensor, y: torch.Tensor, seed: int = 0) -> SingleTaskGP:
-    """Fit a GP to unit-cube inputs ``x [n, d]`` and standardized values ``y [n]``."""
+def fit_gp(
+    x: torch.Tensor, y: torch.Tensor, seed: int = 0, noise: float | None = None
+) -> SingleTaskGP:
+    """Fit a GP to unit-cube inputs ``x [n, d]`` and standardized values ``y [n]``.
+
+    ``noise`` None infers the observation noise (training runs are noisy); a number fixes
+    it (in standardized units, floored at gpytorch's 1e-4), e.g. for deterministic functions.
+    """
     torch.manual_seed(seed)
     with one_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = SingleTaskGP(x.double(), y.double().reshape(-1, 1), outcome_transform=None)
+        if noise is not None:
+            model.likelihood.noise = max(float(noise), 1.0001e-4)
+            model.likelihood.raw_noise.requires_grad_(False)
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         try:
             fit_gpytorch_mll(mll)
@@ -85,7 +94,7 @@ def log_ei(model: SingleTaskGP, x: torch.Tensor) -> torch.Tensor:
     best = model.train_targets.min()
     acq = LogExpectedImprovement(model, best_f=best, maximize=False)
     out = []
-    with torch.no_grad():
+    with one_thread(), torch.no_grad():
         for chunk in torch.split(x.double(), 2048):
             out.append(acq(chunk.unsqueeze(1)))
     return torch.cat(out) if out else torch.empty(0, dtype=torch.double)
@@ -120,6 +129,7 @@ def propose(
     raw_samples: int = 512,
     num_restarts: int = 8,
     maxiter: int = 200,
+    noise: float | None = None,
 ) -> list[Params]:
     """Propose ``n`` new feasible points by gated EI with the kriging believer.
 
@@ -129,7 +139,7 @@ def propose(
     """
     with one_thread():
         return _propose(
-            space, observed, values, pending, n, seed, raw_samples, num_restarts, maxiter
+            space, observed, values, pending, n, seed, raw_samples, num_restarts, maxiter, noise
         )
 
 
@@ -144,10 +154,10 @@ def one_thread():
         torch.set_num_threads(before)
 
 
-def _propose(space, observed, values, pending, n, seed, raw_samples, num_restarts, maxiter):
+def _propose(space, observed, values, pending, n, seed, raw_samples, num_restarts, maxiter, noise):
     x_obs = space.encode(observed)
     y = standardize(torch.tensor(list(values), dtype=torch.double))
-    model = believer(fit_gp(x_obs, y, seed), space.encode(pending))
+    model = believer(fit_gp(x_obs, y, seed, noise), space.encode(pending))
     taken = {key(p, space.names) for p in (*observed, *pending)}
     chosen: list[Params] = []
     for i in range(n):

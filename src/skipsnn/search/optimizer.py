@@ -95,13 +95,15 @@ def minimize(
     raw_samples: int = 512,
     num_restarts: int = 8,
     maxiter: int = 200,
+    noise: float | None = None,
     progress: bool = False,
     executor=None,
 ) -> SearchResult:
     """Minimize ``objective`` over ``space`` with ``budget`` evaluations.
 
     ``objective(params)`` gets the space's parameters merged with ``fixed`` and returns a
-    number or ``(number, info_dict)``. ``strategy`` is ``"bo"`` or ``"random"``. With a
+    number or ``(number, info_dict)``. ``noise`` fixes the GP's observation noise
+    (standardized units; e.g. 1e-4 for a deterministic function), None infers it. ``strategy`` is ``"bo"`` or ``"random"``. With a
     ``journal`` path every event is logged; ``resume=True`` continues from it (the
     records of other phases in the same journal are left alone).
     """
@@ -175,6 +177,7 @@ def minimize(
                     raw_samples,
                     num_restarts,
                     maxiter,
+                    noise,
                 )
                 exhausted = len(new) < room
                 for params in new:
@@ -242,6 +245,7 @@ def _propose(
     raw_samples: int,
     num_restarts: int,
     maxiter: int,
+    noise: float | None,
 ) -> list[Params]:
     """The next ``n`` points: random while fewer than ``n_initial`` are proposed, else BO."""
     taken = {key(t.params, space.names) for t in (*done, *pending)}
@@ -271,4 +275,5 @@ def _propose(
         raw_samples=raw_samples,
         num_restarts=num_restarts,
         maxiter=maxiter,
+        noise=noise,
     )
