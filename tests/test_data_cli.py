@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -71,17 +69,13 @@ def test_inspect_real_sample_text(capsys):
     assert "nmnist-bin" in out and f"{NMNIST_SAMPLE.stat().st_size // 5} events" in out
 
 
-def test_inspect_bad_file_exits_2_with_one_sentence(tmp_path):
+def test_inspect_bad_file_exits_2_with_one_sentence(tmp_path, capsys):
     bad = tmp_path / "broken.bin"
     bad.write_bytes(b"\x01\x02\x03\x04\x05\x06\x07")
-    r = subprocess.run(
-        [sys.executable, "-m", "skipsnn.cli", "data", "inspect", str(bad), "--json"],
-        capture_output=True,
-        text=True,
-    )
-    assert r.returncode == 2 and r.stdout == ""
-    assert "Traceback" not in r.stderr and "broken.bin" in r.stderr and "truncated" in r.stderr
-    assert len(r.stderr.strip().splitlines()) == 1
+    assert main(["data", "inspect", str(bad), "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    assert "broken.bin" in err and "truncated" in err and len(err.strip().splitlines()) == 1
 
 
 def test_inspect_folder_or_missing_file_exits_2(tmp_path, capsys):
