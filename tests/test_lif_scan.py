@@ -203,3 +203,31 @@ def test_half_precision_keeps_a_tiny_negative_margin_non_spiking(backend):
 def test_bad_save_precision_raises():
     with pytest.raises(ParameterError, match="save precision"):
         ls.lif_scan(_inputs((3, 2, 6), seed=0), _params(6, 0), save="int8")
+
+
+def _shaped_params(kind: str) -> LIFParams:
+    """Scalar, per-channel [C, 1, 1], per-width [W] and per-neuron [C, H, W] dynamics."""
+    g = torch.Generator().manual_seed(21)
+    shape = {"scalar": (), "channel": (6, 1, 1), "last_dim": (3,), "neuron": (6, 4, 3)}[kind]
+    return LIFParams(
+        0.3 * torch.rand(shape, generator=g) - 0.1,
+        1.5 + 8 * torch.rand(shape, generator=g),
+        0.5 + 3 * torch.rand(shape, generator=g),
+        v_th=1.0,
+        v_reset=-0.2,
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kind", ["scalar", "channel", "last_dim", "neuron"])
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+def test_parameter_shapes_and_layouts(backend, kind, layout):
+    x = _inputs((5, 2, 6, 4, 3), seed=30)
+    if layout == "channels_last":
+        x = x.permute(0, 1, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
+    p = _shaped_params(kind)
+    sr, vr, gr = _run(lif_multistep_reference, x, p, None, "fast_sigmoid", True)
+    sf, vf, gf = _run(ls.lif_scan, x, p, None, "fast_sigmoid", True, backend=backend)
+    assert torch.equal(sf, sr) and torch.equal(vf, vr)
+    for a, b in zip(gf, gr, strict=True):
+        torch.testing.assert_close(a, b, rtol=2e-4, atol=2e-5)

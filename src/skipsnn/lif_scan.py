@@ -98,16 +98,17 @@ INLINE _Float16 store_h16(float h) {
 # One forward and one backward per storage type of h (``HT``): float, and _Float16 where
 # the compiler has it (the memory-saving option).
 _C_TEMPLATE = r"""
+/* One block of neurons [0, n): x, s, h, v point at the block's first neuron (rows of x, s, h
+   are N apart), a, d, g are the block's own parameter copies. */
 INLINE void forward_block@(const float *restrict x, const float *restrict a,
                           const float *restrict d, const float *restrict g, float *restrict v,
-                          float *restrict s, HT *restrict h, int64_t i0, int64_t i1,
-                          int64_t T, int64_t N, float vth, float vreset, const int zero_a,
-                          const int keep_h) {
+                          float *restrict s, HT *restrict h, int64_t n, int64_t T, int64_t N,
+                          float vth, float vreset, const int zero_a, const int keep_h) {
     for (int64_t t = 0; t < T; t++) {
         const float *restrict xt = x + t * N;
         float *restrict st = s + t * N;
         HT *restrict ht = keep_h ? h + t * N : NULL;
-        for (int64_t i = i0; i < i1; i++) {
+        for (int64_t i = 0; i < n; i++) {
             /* same order as the reference: (a + (v - a) * d) + g * x */
             float u = zero_a ? v[i] * d[i] : a[i] + (v[i] - a[i]) * d[i];
             u = u + g[i] * xt[i];
@@ -119,59 +120,74 @@ INLINE void forward_block@(const float *restrict x, const float *restrict a,
     }
 }
 
-/* x, s, h: [T, N]; a, d, g, v: [N]. v holds v0 on entry and v[T-1] on exit. h may be NULL. */
+/* x, s, h: [T, N]; v: [N], v0 on entry and v[T-1] on exit; h may be NULL. Parameters are
+   compact: neuron i (in memory order) uses a[(i / pstride) % psize], and so d and g. */
 void lif_forward@(const float *x, const float *a, const float *d, const float *g, float *v,
                  float *s, HT *h, int64_t T, int64_t N, float vth, float vreset,
-                 int zero_a, int threads) {
+                 int zero_a, int threads, int64_t pstride, int64_t psize) {
     int64_t nblk = (N + BLK - 1) / BLK;
     int keep_h = h != NULL;
     #pragma omp parallel for schedule(static) num_threads(threads)
     for (int64_t b = 0; b < nblk; b++) {
-        int64_t i0 = b * BLK, i1 = i0 + BLK < N ? i0 + BLK : N;
+        int64_t i0 = b * BLK, n = i0 + BLK < N ? BLK : N - i0;
+        float al[BLK], dl[BLK], gl[BLK];
+        /* j = (i / pstride) % psize, stepped without a division per neuron */
+        int64_t j = (i0 / pstride) % psize, r = i0 % pstride;
+        for (int64_t i = 0; i < n; i++) {
+            al[i] = a[j]; dl[i] = d[j]; gl[i] = g[j];
+            if (++r == pstride) { r = 0; if (++j == psize) j = 0; }
+        }
+        const float *xb = x + i0;
+        float *vb = v + i0, *sb = s + i0;
+        HT *hb = keep_h ? h + i0 : NULL;
         /* constant flags, so each variant's inner loop is compiled without branches */
-        if (zero_a && keep_h) forward_block@(x, a, d, g, v, s, h, i0, i1, T, N, vth, vreset, 1, 1);
-        else if (zero_a) forward_block@(x, a, d, g, v, s, h, i0, i1, T, N, vth, vreset, 1, 0);
-        else if (keep_h) forward_block@(x, a, d, g, v, s, h, i0, i1, T, N, vth, vreset, 0, 1);
-        else forward_block@(x, a, d, g, v, s, h, i0, i1, T, N, vth, vreset, 0, 0);
+        if (zero_a && keep_h) forward_block@(xb, al, dl, gl, vb, sb, hb, n, T, N, vth, vreset, 1, 1);
+        else if (zero_a) forward_block@(xb, al, dl, gl, vb, sb, hb, n, T, N, vth, vreset, 1, 0);
+        else if (keep_h) forward_block@(xb, al, dl, gl, vb, sb, hb, n, T, N, vth, vreset, 0, 1);
+        else forward_block@(xb, al, dl, gl, vb, sb, hb, n, T, N, vth, vreset, 0, 0);
     }
 }
 
 INLINE void backward_block@(const float *restrict gs, const HT *restrict h,
                            const float *restrict d, const float *restrict scale,
-                           float *restrict gpost, float *restrict out, int64_t i0, int64_t i1,
-                           int64_t T, int64_t N, const int kind, float width,
-                           const int has_gs, const int has_scale) {
+                           float *restrict gpost, float *restrict out, int64_t n, int64_t T,
+                           int64_t N, const int kind, float width, const int has_gs) {
     for (int64_t t = T - 1; t >= 0; t--) {
         const HT *restrict ht = h + t * N;
-        const float *restrict gst = gs + t * N;
+        const float *restrict gst = has_gs ? gs + t * N : NULL;
         float *restrict ot = out + t * N;
-        for (int64_t i = i0; i < i1; i++) {
+        for (int64_t i = 0; i < n; i++) {
             float hh = (float)ht[i];
             float gp = hh >= 0 ? 0.0f : gpost[i];
             if (has_gs) gp += gst[i] * surrogate(hh, kind, width);
-            ot[i] = has_scale ? gp * scale[i] : gp;
+            ot[i] = gp * scale[i];
             gpost[i] = gp * d[i];
         }
     }
 }
 
-/* gs, h, out: [T, N]; d, gpost: [N]; scale: [N] or NULL. gpost holds dL/dv[T-1] on entry
-   and dL/dv0 on exit; out gets g[n] * scale (or g[n] if scale is NULL). gs may be NULL. */
+/* gs, h, out: [T, N]; gpost: [N], dL/dv[T-1] on entry and dL/dv0 on exit; out gets
+   g[n] * scale. gs may be NULL. d and scale are compact as in lif_forward. */
 void lif_backward@(const float *gs, const HT *h, const float *d, const float *scale,
                   float *gpost, float *out, int64_t T, int64_t N, int kind, float width,
-                  int threads) {
+                  int threads, int64_t pstride, int64_t psize) {
     int64_t nblk = (N + BLK - 1) / BLK;
-    int has_gs = gs != NULL, has_scale = scale != NULL;
+    int has_gs = gs != NULL;
     #pragma omp parallel for schedule(static) num_threads(threads)
     for (int64_t b = 0; b < nblk; b++) {
-        int64_t i0 = b * BLK, i1 = i0 + BLK < N ? i0 + BLK : N;
-        if (kind == 0 && has_gs && has_scale)
-            backward_block@(gs, h, d, scale, gpost, out, i0, i1, T, N, 0, width, 1, 1);
-        else if (kind == 1 && has_gs && has_scale)
-            backward_block@(gs, h, d, scale, gpost, out, i0, i1, T, N, 1, width, 1, 1);
-        else
-            backward_block@(gs, h, d, scale, gpost, out, i0, i1, T, N, kind, width,
-                           has_gs, has_scale);
+        int64_t i0 = b * BLK, n = i0 + BLK < N ? BLK : N - i0;
+        float dl[BLK], cl[BLK];
+        int64_t j = (i0 / pstride) % psize, r = i0 % pstride;
+        for (int64_t i = 0; i < n; i++) {
+            dl[i] = d[j]; cl[i] = scale[j];
+            if (++r == pstride) { r = 0; if (++j == psize) j = 0; }
+        }
+        const float *gsb = has_gs ? gs + i0 : NULL;
+        const HT *hb = h + i0;
+        float *gb = gpost + i0, *ob = out + i0;
+        if (kind == 0 && has_gs) backward_block@(gsb, hb, dl, cl, gb, ob, n, T, N, 0, width, 1);
+        else if (kind == 1 && has_gs) backward_block@(gsb, hb, dl, cl, gb, ob, n, T, N, 1, width, 1);
+        else backward_block@(gsb, hb, dl, cl, gb, ob, n, T, N, kind, width, 0);
     }
 }
 """
@@ -247,10 +263,10 @@ def _load_c_library() -> ctypes.CDLL | None:
                 continue
             f32p, i64 = ctypes.c_void_p, ctypes.c_int64
             lib.lif_forward.argtypes = [f32p] * 7 + [i64, i64, ctypes.c_float, ctypes.c_float]
-            lib.lif_forward.argtypes += [ctypes.c_int, ctypes.c_int]
+            lib.lif_forward.argtypes += [ctypes.c_int, ctypes.c_int, i64, i64]
             lib.lif_forward.restype = None
             lib.lif_backward.argtypes = [f32p] * 6 + [i64, i64, ctypes.c_int, ctypes.c_float]
-            lib.lif_backward.argtypes += [ctypes.c_int]
+            lib.lif_backward.argtypes += [ctypes.c_int, i64, i64]
             lib.lif_backward.restype = None
             if hasattr(lib, "lif_forward16"):  # the compiler has _Float16
                 lib.lif_forward16.argtypes = lib.lif_forward.argtypes
@@ -308,6 +324,31 @@ def _like(t: torch.Tensor, ref: torch.Tensor, dtype: torch.dtype | None = None) 
     return out
 
 
+def _compact(params: list[torch.Tensor], x0: torch.Tensor):
+    """Parameters as the C kernel reads them: ``(arrays, stride, size)``.
+
+    Neuron ``i`` (in ``x0``'s memory order) uses element ``(i // stride) % size``. When all
+    parameters vary along at most one dimension of ``x0`` (per-channel dynamics, or one
+    dynamic) they stay that small; otherwise they are expanded to one value per neuron.
+    """
+    varying = set()
+    for t in params:
+        shape = (1,) * (x0.dim() - t.dim()) + tuple(t.shape)
+        varying |= {i for i, size in enumerate(shape) if size > 1}
+    if len(varying) > 1:
+        return [_like(t, x0) for t in params], 1, x0.numel()
+    if not varying:
+        return [t.detach().reshape(-1)[:1].contiguous() for t in params], 1, 1
+    (dim,) = varying
+    size = x0.shape[dim]
+    out = []
+    for t in params:
+        shape = (1,) * (x0.dim() - t.dim()) + tuple(t.shape)
+        line = t.detach().reshape(shape).expand(*shape[:dim], size, *shape[dim + 1 :])
+        out.append(line.reshape(-1)[: size if shape[dim] > 1 else 1].expand(size).contiguous())
+    return out, x0.stride(dim), size
+
+
 def _forward_c(x, a, decay, gain, v0, v_th, v_reset, save):
     lib = _load_c_library()
     kernel = lib.lif_forward16 if save == torch.float16 else lib.lif_forward
@@ -318,11 +359,11 @@ def _forward_c(x, a, decay, gain, v0, v_th, v_reset, save):
     s = torch.empty_like(x)
     h = None if save is None else torch.empty_like(x, dtype=save)
     zero_a = not bool(a.detach().any())
-    af, df, gf = _like(a, x0), _like(decay, x0), _like(gain, x0)
+    (af, df, gf), pstride, psize = _compact([a, decay, gain], x0)
     kernel(
         _ptr(x), _ptr(af), _ptr(df), _ptr(gf), _ptr(v), _ptr(s), _ptr(h),
         x.shape[0], x0.numel(), float(v_th), float(v_reset), int(zero_a),
-        torch.get_num_threads(),
+        torch.get_num_threads(), pstride, psize,
     )  # fmt: skip
     return s, h, v
 
@@ -336,11 +377,12 @@ def _backward_c(gs, gv, h, decay, gain, kind, width, want_g):
         gs = _like(gs, h, f32)
     gpost = torch.zeros_like(h0, dtype=f32) if gv is None else _like(gv, h0, f32)
     out = torch.empty_like(h, dtype=f32)
-    df = _like(decay, h0, f32)
-    scale = None if want_g else _like(gain, h0, f32)
+    scale = torch.ones((), dtype=f32) if want_g else gain
+    (df, sf), pstride, psize = _compact([decay, scale], h0)
     kernel(
-        _ptr(gs), _ptr(h), _ptr(df), _ptr(scale), _ptr(gpost), _ptr(out),
+        _ptr(gs), _ptr(h), _ptr(df), _ptr(sf), _ptr(gpost), _ptr(out),
         h.shape[0], h0.numel(), _SURROGATE_CODE[kind], float(width), torch.get_num_threads(),
+        pstride, psize,
     )  # fmt: skip
     return out, gpost
 
