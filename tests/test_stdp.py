@@ -19,6 +19,16 @@ from skipsnn.train.stdp import (
     winner_take_all,
 )
 
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Tiny tensors: thread hand-offs cost more than they save on a busy machine.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 P = STDPParams(a_plus=0.1, a_minus=0.08, tau_pre=3.0, tau_post=5.0, mu=1.0)
 
 
@@ -148,3 +158,162 @@ def test_invalid_stdp_parameters_raise_one_sentence():
         validate_stdp(STDPParams(competition="softmax"))
     with pytest.raises(ConfigError, match="tau_pre"):
         validate_stdp(STDPParams(tau_pre=0.0))
+
+
+def test_presynaptic_target_depresses_inputs_silent_at_the_post_spike():
+    p = P._replace(x_tar=0.4)
+    w = torch.full((1, 1, 1, 1), 0.3)
+    silent = _one_synapse_pair(t_pre=5, t_post=1, steps=6)  # pre only after the post spike
+    quiet = Pairings(torch.zeros(1, 1), torch.zeros(1, 1), silent.post_count)
+    assert stdp_delta(w, quiet, p).item() == pytest.approx(-0.1 * 0.4 * 0.3, rel=1e-6)
+    causal = _one_synapse_pair(t_pre=1, t_post=2)
+    want = 0.1 * 0.7 * math.exp(-1 / 3.0) - 0.1 * 0.4 * 0.3
+    assert stdp_delta(w, causal, p).item() == pytest.approx(want, rel=1e-6)
+    # A channel that never spiked does not move.
+    none = Pairings(torch.zeros(1, 1), torch.zeros(1, 1), torch.zeros(1))
+    assert stdp_delta(w, none, p).item() == 0.0
+
+
+def _toy_competition(competition: str, seed: int = 0):
+    """Two channels, one 3x3 position, inputs alternate between a vertical and a
+    horizontal bar; returns each channel's mean weight on the two bars."""
+    g = torch.Generator().manual_seed(seed)
+    bars = torch.zeros(2, 3, 3)
+    bars[0, :, 1] = 1
+    bars[1, 1, :] = 1
+    bars[:, 1, 1] = 0  # no shared pixel
+    p = channel_params([(0.0, 4.0, 4.0)], 2)
+    sp = STDPParams(x_tar=0.3, theta_plus=0.5, tau_theta=50.0, competition=competition)
+    w = 0.4 + 0.2 * torch.rand(2, 1, 3, 3, generator=g)
+    theta = torch.zeros(2)
+    for _ in range(60):
+        which = torch.randint(0, 2, (8,), generator=g)
+        pre = (torch.rand(10, 8, 1, 3, 3, generator=g) < 0.5).float() * bars[which][None, :, None]
+        current = torch.nn.functional.conv2d(pre.flatten(0, 1), w).reshape(10, 8, 2, 1, 1)
+        post, theta = run_competitive(current, p, theta, 1.0, sp, adapt=True)
+        w = apply_stdp(w, sequence_pairings(pre, post, 3, 1, 0, sp), sp)
+    return w.reshape(2, 9) @ bars.reshape(2, 9).T / 4  # [channel, bar]
+
+
+def test_competition_yields_distinct_kernels_on_a_toy_input():
+    sel = _toy_competition("wta")
+    prefers = sel.argmax(dim=1)
+    assert prefers.tolist() in ([0, 1], [1, 0])  # each channel took a different bar
+    assert torch.all((sel.max(1).values - sel.min(1).values) > 0.1)
+    # Without competition both channels learn the same kernel: the check above can fail.
+    same = _toy_competition("none")
+    assert torch.allclose(same[0], same[1], atol=0.03)
+
+
+# ---------------------------------------------------------------------------------------
+# End to end on a tiny dataset
+# ---------------------------------------------------------------------------------------
+
+
+class _Frames:
+    """The shape of `skipsnn.data.FramedDataset` (x uint8 [N, T, 2, H, W], y, classes)."""
+
+    def __init__(self, x, y, classes):
+        self.x, self.y, self.classes = x, y, classes
+
+
+def _moving_bars(n_per_class: int, seed: int, size: int = 8, steps: int = 8) -> _Frames:
+    """Three classes: a bar moving right, left, or down; ON events at the leading edge,
+    OFF at the trailing edge, plus noise events."""
+    g = torch.Generator().manual_seed(seed)
+    n = 3 * n_per_class
+    y = torch.arange(n) % 3
+    x = torch.zeros(n, steps, 2, size, size, dtype=torch.uint8)
+    for k in range(n):
+        offset = int(torch.randint(0, 2, (1,), generator=g))
+        for t in range(steps):
+            pos = min(size - 1, t + offset)
+            lead, trail = (pos, size - 1 - pos) if y[k] != 1 else (size - 1 - pos, pos)
+            if y[k] == 2:
+                x[k, t, 0, pos, :] = 1
+                x[k, t, 1, max(pos - 1, 0), :] = 1
+            else:
+                x[k, t, 0, :, lead] = 1
+                x[k, t, 1, :, trail] = 1
+    noise = (torch.rand(x.shape, generator=g) < 0.05).to(torch.uint8)
+    return _Frames(x | noise, y, ["right", "left", "down"])
+
+
+def _tiny_config(**train):
+    from skipsnn.config import Config
+
+    return Config.from_dict(
+        {
+            "network": {
+                "layers": [
+                    {"channels": 6, "kernel": 3, "stride": 1},
+                    {"channels": 6, "kernel": 3, "stride": 2},
+                ],
+                "dynamics": [
+                    {"a": 0.0, "tau_m": 2.0, "r_m": 2.0},
+                    {"a": 0.0, "tau_m": 6.0, "r_m": 6.0},
+                ],
+                "skip": {"n_skip": 1, "l_start": 0, "l_end": 2},
+            },
+            "train": {
+                "method": "stdp",
+                "batch_size": 8,
+                "val_fraction": 0.2,
+                "num_threads": 1,
+                **train,
+            },
+            "stdp": {"epochs": 1, "x_tar": 0.3, "windows": 2},
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def bars():
+    return _moving_bars(12, seed=0), _moving_bars(6, seed=1)
+
+
+def test_tiny_end_to_end_run_beats_chance_and_writes_outputs(tmp_path, bars):
+    from skipsnn.train.stdp import train_stdp
+
+    cfg = _tiny_config(seed=0, label_fraction=0.5)
+    m = train_stdp(cfg, tmp_path / "run", progress=False, data=bars)
+    assert m["test_accuracy"] > 0.6  # chance is 1/3
+    assert m["n_val"] == 6 and m["n_unlabelled_stdp"] == 30 and m["n_train"] == 15
+    for name in ("config.yaml", "metrics.json", "metrics.jsonl", "checkpoint.pt", "kernels.png"):
+        assert (tmp_path / "run" / name).exists(), name
+    for key in (
+        "test_accuracy",
+        "val_accuracy",
+        "params",
+        "label_fraction",
+        "epochs",
+        "train_seconds",
+    ):
+        assert key in m
+    # The same seed gives the same run.
+    again = train_stdp(cfg, None, progress=False, data=bars)
+    assert again["test_accuracy"] == m["test_accuracy"]
+    assert again["val_loss"] == m["val_loss"]
+
+
+def test_resume_after_a_layer_equals_an_uninterrupted_run(tmp_path, bars):
+    from skipsnn.train.stdp import train_stdp
+
+    cfg = _tiny_config(seed=3)
+    whole = train_stdp(cfg, tmp_path / "whole", progress=False, data=bars)
+    part = train_stdp(cfg, tmp_path / "cut", progress=False, data=bars, stop_after_layers=1)
+    assert part["finished"] is False and not (tmp_path / "cut" / "metrics.json").exists()
+    with pytest.raises(ConfigError, match="--resume"):
+        train_stdp(cfg, tmp_path / "cut", progress=False, data=bars)
+    resumed = train_stdp(cfg, tmp_path / "cut", resume=True, progress=False, data=bars)
+    for key in ("test_accuracy", "val_accuracy", "val_loss", "firing_rate", "params"):
+        assert resumed[key] == whole[key], key
+
+
+def test_bad_stdp_section_fails_before_writing(tmp_path, bars):
+    from skipsnn.train.stdp import train_stdp
+
+    cfg = _tiny_config().replace(stdp={"a_plus": 0.1, "no_such_option": 1})
+    with pytest.raises(ConfigError, match="no_such_option"):
+        train_stdp(cfg, tmp_path / "bad", progress=False, data=bars)
+    assert not (tmp_path / "bad").exists()

@@ -69,6 +69,16 @@ class Readout(NamedTuple):
     classifier: LogisticRegression
     n_labelled: int
 
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """Class scores ``[N, K]`` in label order ``0..K-1`` (-inf for classes never seen)."""
+        dec = self.classifier.decision_function(self.scaler.transform(np.asarray(features)))
+        classes = self.classifier.classes_
+        if dec.ndim == 1:  # binary: one column, positive for classes_[1]
+            dec = np.stack([-dec, dec], axis=1)
+        out = np.full((len(dec), int(classes.max()) + 1), -np.inf)
+        out[:, classes] = dec
+        return out
+
     def predict(self, features: np.ndarray) -> np.ndarray:
         return self.classifier.predict(self.scaler.transform(np.asarray(features)))
 
@@ -77,6 +87,17 @@ class Readout(NamedTuple):
         if len(labels) == 0:
             return float("nan")
         return float(np.mean(self.predict(features) == labels))
+
+    def log_loss(self, features: np.ndarray, labels: np.ndarray) -> float:
+        """Mean cross-entropy of the predicted class probabilities (nan if no samples)."""
+        labels = np.asarray(labels)
+        if len(labels) == 0:
+            return float("nan")
+        proba = self.classifier.predict_proba(self.scaler.transform(np.asarray(features)))
+        col = {c: j for j, c in enumerate(self.classifier.classes_)}
+        # A class absent from the labelled subset gets probability 0 (clipped): a large loss.
+        p = np.array([proba[k, col[c]] if c in col else 0.0 for k, c in enumerate(labels)])
+        return float(-np.mean(np.log(np.clip(p, 1e-12, 1.0))))
 
 
 def fit_readout(

@@ -11,7 +11,7 @@ over the batch ``b``, output positions ``l`` and steps ``n``::
 
     P[o, i] = sum_{n,b,l} s_post[n, b, o, l] * U(x_pre[n])[b, i, l]        (pre before post)
     D[o, i] = sum_{n,b,l} x_post^-[n, b, o, l] * U(s_pre[n])[b, i, l]      (post before pre)
-    dW = A+ (w_max - w)^mu * P / N_o  -  A- (w - w_min)^mu * D / N_o
+    dW = A+ (w_max - w)^mu * P / N_o  -  (A- D / N_o + A+ x_tar [N_o > 0]) (w - w_min)^mu
 
 ``N_o = max(1, number of spikes of output channel o in the batch)``: each channel moves
 by the *average* pairing of its own spikes, so the step does not grow with the batch
@@ -22,8 +22,12 @@ is counted twice: ``x_post^-[n] = x_post[n-1] exp(-dt / tau_post)`` is the post 
 at step ``n`` just before that step's post spikes. So a pre spike ``k`` steps before a
 post spike potentiates by ``A+ (w_max - w)^mu exp(-k dt / tau_pre)``, and a post spike
 ``k`` steps before a pre spike depresses by ``A- (w - w_min)^mu exp(-k dt / tau_post)``.
-``mu`` sets the weight dependence (0: additive, 1: multiplicative soft
-bounds); weights are also clipped to ``[w_min, w_max]`` after every update, so they stay
+``x_tar`` (default 0: the pure pair rule) is the presynaptic target of Diehl & Cook
+(2015): every post spike also depresses each synapse by ``A+ x_tar``, so inputs whose
+trace at the post spike is below ``x_tar`` weaken. Without it, all-to-all pairs under
+sustained input nearly cancel and inputs silent at the post spike never change, so
+kernels do not become selective. ``mu`` sets the weight dependence (0: additive, 1:
+multiplicative soft bounds); weights are also clipped to ``[w_min, w_max]`` after every update, so they stay
 in bounds whatever the step size.
 
 **Competition.** At each position only the channel whose potential exceeds its threshold
@@ -48,13 +52,23 @@ current through fixed (untrained) adapters; only the main-path kernels learn.
 from __future__ import annotations
 
 import math
+import sys
+import time
+from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
+from ..network import build_network
 from ..neuron import LIFParams, lif_step
+from . import checkpoint as ckpt
+from .checkpoint import atomic_write
+from .metrics import direction_pairs, pair_accuracy
+from .readout import fit_readout, pooled_counts
 
 COMPETITIONS = ("wta", "none")
 
@@ -69,6 +83,7 @@ class STDPParams(NamedTuple):
     w_min: float = 0.0
     w_max: float = 1.0
     mu: float = 1.0  # weight dependence of the bounds (0 additive, 1 multiplicative)
+    x_tar: float = 0.0  # presynaptic trace target: depression per post spike (0: pure pairs)
     theta_plus: float = 0.5  # threshold increment per unit firing fraction
     tau_theta: float = 200.0  # threshold decay time constant (time units of dt)
     competition: str = "wta"  # "wta": one channel per position may spike; "none"
@@ -76,7 +91,7 @@ class STDPParams(NamedTuple):
 
 def validate_stdp(p: STDPParams) -> STDPParams:
     """Return ``p`` if valid, else raise `ConfigError` with one sentence."""
-    for name in ("a_plus", "a_minus", "theta_plus", "mu"):
+    for name in ("a_plus", "a_minus", "theta_plus", "mu", "x_tar"):
         v = getattr(p, name)
         if not (math.isfinite(v) and v >= 0):
             raise ConfigError(f"STDP parameter {name} must be a non-negative number, got {v}")
@@ -167,12 +182,15 @@ def sequence_pairings(
 
 
 def stdp_delta(w: torch.Tensor, pairings: Pairings, p: STDPParams) -> torch.Tensor:
-    """Weight change ``A+ (w_max - w)^mu P / N - A- (w - w_min)^mu D / N`` (shape of ``w``)."""
+    """Weight change ``A+ (w_max - w)^mu P / N - (A- D / N + A+ x_tar [N > 0]) (w - w_min)^mu``
+    (shape of ``w``)."""
     shape = w.shape
     w2 = w.reshape(shape[0], -1)
-    n = pairings.post_count.clamp(min=1.0).reshape(-1, 1)
+    count = pairings.post_count.reshape(-1, 1)
+    n = count.clamp(min=1.0)
     up = p.a_plus * (p.w_max - w2).clamp(min=0) ** p.mu * pairings.potentiation / n
-    down = p.a_minus * (w2 - p.w_min).clamp(min=0) ** p.mu * pairings.depression / n
+    rate_down = p.a_minus * pairings.depression / n + p.a_plus * p.x_tar * (count > 0)
+    down = (w2 - p.w_min).clamp(min=0) ** p.mu * rate_down
     return (up - down).reshape(shape)
 
 
@@ -246,3 +264,383 @@ def run_competitive(
         if adapt:
             theta = theta * decay + sp.theta_plus * s.mean(dim=(0, 2, 3))
     return out, theta
+
+
+# ---------------------------------------------------------------------------------------
+# Options of the `stdp` config section
+# ---------------------------------------------------------------------------------------
+
+
+class STDPOptions(NamedTuple):
+    """Everything the ``stdp:`` config section may set (all optional).
+
+    ``rule`` keys are the `STDPParams` fields; the others are listed here. ``epochs``
+    is per layer (None: ``train.epochs``); ``feature_layers`` lists the spiking layers
+    (1..m) whose pooled counts feed the readout (None: all of them).
+    """
+
+    rule: STDPParams = STDPParams()
+    epochs: int | None = None
+    batch_size: int | None = None  # None: train.batch_size
+    w_init: tuple[float, float] = (0.2, 0.8)  # initial weights ~ U(lo, hi) * (w_max - w_min)
+    binarize_input: bool = True  # an input bin with any event is one spike
+    feature_layers: tuple[int, ...] | None = None
+    grid: int = 2  # spatial pooling grid of the readout features
+    windows: int = 4  # time windows of the readout features
+    readout_c: float = 1.0  # inverse L2 strength of the logistic regression
+
+
+def stdp_options(section: dict, n_layers: int) -> STDPOptions:
+    """Parse the free-form ``stdp`` config section; raise `ConfigError` on bad keys/values."""
+    rule_keys = set(STDPParams._fields)
+    other_keys = set(STDPOptions._fields) - {"rule"}
+    unknown = sorted(set(section) - rule_keys - other_keys)
+    if unknown:
+        raise ConfigError(
+            f"unknown key {unknown[0]!r} in the stdp section; known keys: "
+            f"{', '.join(sorted(rule_keys | other_keys))}"
+        )
+    try:
+        rule = STDPParams(
+            **{
+                k: (str(v) if k == "competition" else float(v))
+                for k, v in section.items()
+                if k in rule_keys
+            }
+        )
+    except (TypeError, ValueError):
+        raise ConfigError("stdp rule parameters must be numbers (competition a name)") from None
+    validate_stdp(rule)
+    opts = STDPOptions(rule=rule, **{k: v for k, v in section.items() if k in other_keys})
+    for name in ("epochs", "batch_size"):
+        v = getattr(opts, name)
+        if v is not None and (not isinstance(v, int) or v < 1):
+            raise ConfigError(f"stdp.{name} must be a positive integer, got {v!r}")
+    lo, hi = (float(v) for v in opts.w_init)
+    if not 0 <= lo <= hi <= 1:
+        raise ConfigError(
+            f"stdp.w_init must be [lo, hi] with 0 <= lo <= hi <= 1, got {opts.w_init}"
+        )
+    layers = opts.feature_layers
+    if layers is not None:
+        layers = tuple(int(i) for i in layers)
+        if not layers or any(i < 1 or i > n_layers for i in layers):
+            raise ConfigError(
+                f"stdp.feature_layers must name spiking layers 1..{n_layers}, got {list(layers)}"
+            )
+    if opts.grid < 1 or opts.windows < 1 or not opts.readout_c > 0:
+        raise ConfigError("stdp.grid and stdp.windows must be >= 1 and stdp.readout_c positive")
+    return opts._replace(w_init=(lo, hi), feature_layers=layers)
+
+
+# ---------------------------------------------------------------------------------------
+# The network under STDP: frozen lower layers, competition, one layer learning at a time
+# ---------------------------------------------------------------------------------------
+
+
+def layer_current(net, outs: list[torch.Tensor], i: int) -> torch.Tensor:
+    """Input current ``[T, B, C, H, W]`` of spiking layer ``i`` from the outputs of layers
+    ``0..i-1`` (each ``[T, B, C, H, W]``): its convolution plus skip adapters into it."""
+    t, b = outs[0].shape[:2]
+    flat = [o.reshape(t * b, *o.shape[2:]) for o in outs]
+    current = net.convs[i - 1](flat[i - 1])
+    for s, e in net.edges:
+        if e == i:
+            current = current + net.adapt(flat[s], s, e)
+    return current.reshape(t, b, *current.shape[1:])
+
+
+def run_layers(
+    net, x: torch.Tensor, thetas: list[torch.Tensor], rule: STDPParams, upto: int, binarize: bool
+) -> list[torch.Tensor]:
+    """Spikes ``[T, B, C, H, W]`` of layers ``0..upto`` for frames ``x [B, T, C, H, W]``,
+    with competition and the thresholds ``thetas`` (frozen)."""
+    x = x.to(torch.float32).transpose(0, 1)
+    outs = [(x > 0).to(torch.float32) if binarize else x]
+    for i in range(1, upto + 1):
+        current = layer_current(net, outs, i)
+        s, _ = run_competitive(current, net.layer_params(i), thetas[i - 1], net.cfg.dt, rule, False)
+        outs.append(s)
+    return outs
+
+
+def init_stdp_weights(net, opts: STDPOptions, generator: torch.Generator) -> None:
+    """Main-path kernels ~ ``U(lo, hi)`` scaled into ``[w_min, w_max]``; adapters keep the
+    network's own seeded initialization and are never trained."""
+    lo, hi = opts.w_init
+    r = opts.rule
+    with torch.no_grad():
+        for conv in net.convs:
+            u = torch.rand(conv.weight.shape, generator=generator)
+            conv.weight.copy_(r.w_min + (r.w_max - r.w_min) * (lo + (hi - lo) * u))
+
+
+def train_layer_batch(
+    net, x: torch.Tensor, thetas: list[torch.Tensor], i: int, opts: STDPOptions
+) -> dict[str, float]:
+    """One STDP update of layer ``i`` on a batch; updates its weights and ``thetas[i-1]``."""
+    rule = opts.rule
+    outs = run_layers(net, x, thetas, rule, i - 1, opts.binarize_input)
+    current = layer_current(net, outs, i)
+    post, thetas[i - 1] = run_competitive(
+        current, net.layer_params(i), thetas[i - 1], net.cfg.dt, rule, adapt=True
+    )
+    conv = net.convs[i - 1]
+    pairings = sequence_pairings(
+        outs[i - 1], post, conv.kernel_size[0], conv.stride[0], conv.padding[0], rule, net.cfg.dt
+    )
+    new = apply_stdp(conv.weight, pairings, rule)
+    change = (new - conv.weight).abs().mean().item()
+    conv.weight.copy_(new)
+    return {"rate": post.mean().item(), "w_change": change}
+
+
+# ---------------------------------------------------------------------------------------
+# Features, readout and the whole run
+# ---------------------------------------------------------------------------------------
+
+
+def extract_features(
+    net,
+    x: torch.Tensor,
+    thetas: list[torch.Tensor],
+    opts: STDPOptions,
+    batch_size: int,
+) -> np.ndarray:
+    """Readout features ``[N, D]`` of frames ``x [N, T, C, H, W]``: pooled spike counts of
+    the feature layers (`readout.pooled_counts`), concatenated."""
+    layers = opts.feature_layers or tuple(range(1, len(net.convs) + 1))
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            outs = run_layers(
+                net,
+                x[start : start + batch_size],
+                thetas,
+                opts.rule,
+                max(layers),
+                opts.binarize_input,
+            )
+            feats = [pooled_counts(outs[i], opts.grid, opts.windows) for i in layers]
+            chunks.append(torch.cat(feats, dim=1).numpy())
+    return np.concatenate(chunks)
+
+
+def plot_kernels(weight: torch.Tensor, path: Path, w_range: tuple[float, float]) -> None:
+    """PNG of first-layer kernels ``[C_out, C_in, k, k]``: one column per channel, one row
+    per input channel (polarity)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    w = weight.detach().cpu().numpy()
+    c_out, c_in = w.shape[:2]
+    fig, axes = plt.subplots(
+        c_in, c_out, figsize=(0.9 * c_out + 0.6, 0.9 * c_in + 0.6), squeeze=False
+    )
+    for i in range(c_in):
+        for o in range(c_out):
+            ax = axes[i, o]
+            ax.imshow(w[o, i], cmap="viridis", vmin=w_range[0], vmax=w_range[1])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(str(o), fontsize=7)
+        axes[i, 0].set_ylabel("ON" if i == 0 else "OFF" if i == 1 else f"in {i}", fontsize=7)
+    fig.suptitle("STDP layer-1 kernels", fontsize=9)
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120, bbox_inches="tight"))
+    plt.close(fig)
+
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def _resume_state(out: Path, cfg, resume: bool) -> dict | None:
+    """The checkpoint to continue from (None: start afresh); refuse to clobber a run."""
+    path = out / CHECKPOINT
+    if not path.exists():
+        if (out / "metrics.json").exists() and not resume:
+            raise ConfigError(f"{out} already holds a finished run; choose a new --out folder")
+        return None
+    if not resume:
+        raise ConfigError(
+            f"{out} already holds a run; pass --resume to continue it or choose a new folder"
+        )
+    state = ckpt.load_checkpoint(path)
+    if state.get("method") != "stdp":
+        raise ConfigError(f"{path} is not an STDP checkpoint")
+    if state["config"] != cfg.to_dict():
+        raise ConfigError(
+            f"the config differs from the one the run in {out} was started with; "
+            "resume with the same options"
+        )
+    return state
+
+
+def train_stdp(
+    cfg,
+    out_dir=None,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    data=None,
+    stop_after_layers: int | None = None,
+) -> dict:
+    """Train ``cfg``'s network layer by layer with STDP (no labels), then fit the readout on
+    the labelled fraction; returns the metrics (also written to ``out_dir/metrics.json``).
+
+    Protocol (the same splits as BPTT, `bptt.split_indices`): a seeded stratified
+    validation split is held out of the training set; STDP sees every other training
+    sample, without labels; the seeded stratified ``train.label_fraction`` of them that
+    keeps its labels is the only data the readout is fitted on. The test set is used
+    once, at the end. ``out_dir`` None writes nothing. A checkpoint is written after each
+    layer; with ``resume`` the finished layers are not trained again, and since each
+    layer shuffles with its own seed a resumed run equals an uninterrupted one.
+    ``stop_after_layers`` returns after that many layers of this call, as if killed.
+    """
+    from .bptt import load_data, prepare, split_indices
+
+    t0 = time.perf_counter()
+    cfg = cfg.validate()
+    tr = cfg.train
+    opts = stdp_options(cfg.stdp, len(cfg.network.layers))
+    epochs = opts.epochs or tr.epochs
+    batch_size = opts.batch_size or tr.batch_size
+    torch.set_num_threads(tr.num_threads)
+    out = Path(out_dir) if out_dir is not None else None
+    state = _resume_state(out, cfg, resume) if out is not None else None
+
+    # Everything that can fail on bad input happens before anything is written.
+    train_set, test_set = load_data(cfg, data, progress)
+    if test_set is None:
+        raise DataError("STDP training needs a test set, but none was given")
+    y_all = np.asarray(train_set.y)
+    split = split_indices(y_all, cfg)
+    classes = list(train_set.classes)
+    x_all = prepare(train_set.x, cfg.dataset.collapse_time)
+
+    ckpt.seed_everything(tr.seed)  # the skip adapters' fixed random projections
+    net = build_network(cfg, tuple(int(v) for v in train_set.x.shape[2:]), len(classes))
+    net.requires_grad_(False)
+    init_stdp_weights(net, opts, torch.Generator().manual_seed(tr.seed))
+    thetas = [torch.zeros(conv.out_channels) for conv in net.convs]
+    layers_done, history, seconds = 0, [], 0.0
+    if state is not None:
+        net.load_state_dict(state["net"])
+        thetas, layers_done = state["thetas"], state["layers_done"]
+        history, seconds = state["history"], state["stdp_seconds"]
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        cfg.save(out / "config.yaml")
+        ckpt.write_jsonl(history, out / "metrics.jsonl")
+
+    m = len(net.convs)
+    last = m if stop_after_layers is None else min(m, layers_done + stop_after_layers)
+    n_batches = math.ceil(len(split.pool) / batch_size)
+    bar = tqdm(
+        total=(last - layers_done) * epochs * n_batches,
+        desc=f"stdp {cfg.dataset.name}",
+        unit="batch",
+        disable=not progress or not sys.stderr.isatty(),
+    )
+    with torch.no_grad():
+        for i in range(layers_done + 1, last + 1):
+            t_layer = time.perf_counter()
+            # Each layer shuffles with its own seed, so resuming after layer i-1 is exact.
+            gen = torch.Generator().manual_seed(tr.seed * 1009 + i)
+            for epoch in range(1, epochs + 1):
+                order = split.pool[torch.randperm(len(split.pool), generator=gen).numpy()]
+                rates, changes = [], []
+                for start in range(0, len(order), batch_size):
+                    idx = np.sort(order[start : start + batch_size])
+                    stats = train_layer_batch(net, x_all[idx], thetas, i, opts)
+                    rates.append(stats["rate"])
+                    changes.append(stats["w_change"])
+                    bar.update()
+                history.append(
+                    {
+                        "layer": i,
+                        "epoch": epoch,
+                        "firing_rate": float(np.mean(rates)),
+                        "w_change": float(np.mean(changes)),
+                        "w_mean": net.convs[i - 1].weight.mean().item(),
+                        "theta_mean": thetas[i - 1].mean().item(),
+                    }
+                )
+                bar.set_postfix(layer=i, rate=f"{history[-1]['firing_rate']:.3f}")
+            seconds += time.perf_counter() - t_layer
+            if out is not None:
+                # The checkpoint first: if killed before the jsonl is rewritten, resume rewrites it.
+                ckpt.save_torch(
+                    {
+                        "method": "stdp",
+                        "config": cfg.to_dict(),
+                        "classes": classes,
+                        "net": net.state_dict(),
+                        "thetas": thetas,
+                        "layers_done": i,
+                        "history": history,
+                        "stdp_seconds": seconds,
+                    },
+                    out / CHECKPOINT,
+                )
+                ckpt.write_jsonl(history, out / "metrics.jsonl")
+    bar.close()
+    if last < m:
+        return {"method": "stdp", "finished": False, "layers_done": last, "history": history}
+
+    t_readout = time.perf_counter()
+    eval_bs = tr.eval_batch_size
+    # Only the labelled samples' features and labels are handed to the readout.
+    f_lab = extract_features(net, x_all[split.train], thetas, opts, eval_bs)
+    readout = fit_readout(f_lab, y_all[split.train], c=opts.readout_c, seed=tr.seed)
+    seconds += time.perf_counter() - t_readout
+    val_accuracy = val_loss = None
+    if len(split.val):
+        f_val = extract_features(net, x_all[split.val], thetas, opts, eval_bs)
+        val_accuracy = readout.accuracy(f_val, y_all[split.val])
+        val_loss = readout.log_loss(f_val, y_all[split.val])
+    x_test = prepare(test_set.x, cfg.dataset.collapse_time)
+    f_test = extract_features(net, x_test, thetas, opts, eval_bs)
+    y_test = np.asarray(test_set.y)
+    scores = readout.scores(f_test)
+
+    n_readout = readout.classifier.coef_.size + readout.classifier.intercept_.size
+    n_net = sum(c.weight.numel() for c in net.convs)
+    n_adapters = sum(a.weight.numel() for a in net.adapters.values())
+    pairs = direction_pairs(classes)
+    metrics = {
+        "method": "stdp",
+        "dataset": cfg.dataset.name,
+        "collapse_time": cfg.dataset.collapse_time,
+        "seed": tr.seed,
+        "label_fraction": tr.label_fraction,
+        "n_train": int(len(split.train)),
+        "n_unlabelled_stdp": int(len(split.pool)),
+        "n_val": int(len(split.val)),
+        "epochs": epochs,
+        "finished": True,
+        "train_accuracy": readout.accuracy(f_lab, y_all[split.train]),
+        "val_loss": val_loss,
+        "val_accuracy": val_accuracy,
+        "test_accuracy": readout.accuracy(f_test, y_test),
+        "direction_pair_accuracy": pair_accuracy(
+            torch.as_tensor(scores), torch.as_tensor(y_test), pairs
+        )
+        if pairs
+        else None,
+        # Trained parameters: STDP kernels and the readout; the fixed adapters apart.
+        "params": int(n_net + n_readout),
+        "params_stdp": int(n_net),
+        "params_readout": int(n_readout),
+        "params_fixed_adapters": int(n_adapters),
+        "feature_dim": int(f_lab.shape[1]),
+        "firing_rate": [h["firing_rate"] for h in history if h["epoch"] == epochs],
+        "train_seconds": seconds,
+    }
+    if out is not None:
+        plot_kernels(net.convs[0].weight, out / "kernels.png", (opts.rule.w_min, opts.rule.w_max))
+        ckpt.write_json(metrics, out / "metrics.json")
+    metrics["wall_seconds"] = time.perf_counter() - t0
+    return metrics
