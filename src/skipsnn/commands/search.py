@@ -140,7 +140,9 @@ def search_command(args) -> int:
         )
     local = args.workers == 1 and not args.address
     if local:
-        objective.data = (train_set, None)  # trials never see the test set
+        # BPTT trials never get the test set. The STDP trainer insists on one (it scores it
+        # at the end); the search reads only its validation loss.
+        objective.data = (train_set, test_set if cfg.train.method == "stdp" else None)
 
     args.out.mkdir(parents=True, exist_ok=True)
     if not (args.out / CONFIG_FILE).exists():

@@ -17,7 +17,7 @@ away without being distorted by an arbitrary penalty.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,7 @@ def minimize(
     num_restarts: int = 8,
     maxiter: int = 200,
     noise: float | None = None,
+    prior: Sequence[tuple[Mapping[str, Any], float]] = (),
     progress: bool = False,
     executor=None,
 ) -> SearchResult:
@@ -103,7 +104,9 @@ def minimize(
 
     ``objective(params)`` gets the space's parameters merged with ``fixed`` and returns a
     number or ``(number, info_dict)``. ``noise`` fixes the GP's observation noise
-    (standardized units; e.g. 1e-4 for a deterministic function), None infers it. ``strategy`` is ``"bo"`` or ``"random"``. With a
+    (standardized units; e.g. 1e-4 for a deterministic function), None infers it.
+    ``prior`` holds ``(params, value)`` pairs already known (e.g. from an earlier phase):
+    the GP sees them, they are not proposed again, and they are not part of the result. ``strategy`` is ``"bo"`` or ``"random"``. With a
     ``journal`` path every event is logged; ``resume=True`` continues from it (the
     records of other phases in the same journal are left alone).
     """
@@ -134,6 +137,11 @@ def minimize(
         next_id = 0
 
     done_order = [t for t in trials.values() if t.status != "pending"]
+    known = [
+        Trial(-1 - i, "prior", {n: p[n] for n in space.names}, "finished", float(v))
+        for i, (p, v) in enumerate(prior)
+        if space.is_feasible({n: p[n] for n in space.names}) and np.isfinite(v)
+    ]
     rerun = [t for t in trials.values() if t.status == "pending"]
     n_proposed = len(trials)
 
@@ -167,7 +175,7 @@ def minimize(
                 new = _propose(
                     space,
                     strategy,
-                    done_order,
+                    known + done_order,
                     list(in_flight.values()),
                     room,
                     n_initial,
@@ -247,7 +255,10 @@ def _propose(
     maxiter: int,
     noise: float | None,
 ) -> list[Params]:
-    """The next ``n`` points: random while fewer than ``n_initial`` are proposed, else BO."""
+    """The next ``n`` points: random while fewer than ``n_initial`` are proposed, else BO.
+
+    ``done`` holds this phase's finished and failed trials plus any prior observations.
+    """
     taken = {key(t.params, space.names) for t in (*done, *pending)}
     finished = [t for t in done if t.status == "finished"]
     out: list[Params] = []
@@ -262,7 +273,7 @@ def _propose(
     if len(out) == n:
         return out
     worst = max(t.value for t in finished)
-    evaluated = [t for t in done if t.status == "finished" or t.params is not None]
+    evaluated = list(done)  # failed trials enter the GP at the worst finished value
     values = [t.value if t.status == "finished" else worst for t in evaluated]
     pending_params = [t.params for t in pending] + out
     return out + acquisition.propose(

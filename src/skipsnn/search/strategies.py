@@ -112,9 +112,13 @@ def run_strategy(
             if v_res.best_params is None:
                 return StrategyResult(strategy, None, None, {}, [v_res])
             v_best = {n: int(v_res.best_params[n]) for n in V_NAMES}
+            # Phase V already measured the best architecture with the default dynamics:
+            # phase W's GP starts from that observation (when it lies inside W's bounds).
+            seen = (with_default_dynamics(problem, v_best), v_res.best_value)
             w_res = minimize(
                 objective,
                 problem.w_space(v_best["n_dynamic"]),
+                prior=[seen],
                 budget=budget_w,
                 phase="W",
                 fixed=v_best,
