@@ -14,20 +14,24 @@ the final potential are bitwise equal to the reference on the CPU.
 
 Backward, with the reset detached (``g[n] = dL/du[n]``, ``sg`` the surrogate derivative)::
 
-    g[n] = dL/ds[n] * sg(h[n]) + (1 - s[n]) * decay * g[n+1]      (g[T] = dL/dv[T-1] / decay)
+    g[n] = dL/ds[n] * sg(h[n]) + (1 - s[n]) * decay * g[n+1]
+    g[T-1] = dL/ds[T-1] * sg(h[T-1]) + (1 - s[T-1]) * dL/dv[T-1]
     dL/dx[n] = gain * g[n];   dL/dv0 = decay * g[0]
 
 and, when the dynamics are learnable, ``dL/dgain = sum_n g[n] x[n]``,
 ``dL/da = sum_n g[n] (1 - decay)``, ``dL/ddecay = sum_n g[n] (v[n-1] - a)``, summed over
 the dimensions the parameter was broadcast over; autograd carries them on to
 ``tau_m`` and ``r_m``. So the forward keeps only ``h`` (4 bytes per neuron and step; ``s``
-is ``h >= 0``) and ``x`` only when ``R_m`` or ``tau_m`` need a gradient.
+is ``h >= 0``; 2 bytes with ``save="float16"``) and ``x`` only when ``R_m`` or ``tau_m``
+need a gradient. The reference keeps about five tensors per step.
 
 Backends, picked per call (``backend=`` or the ``SKIPSNN_LIF_BACKEND`` variable):
 
-- ``c``: a small C kernel (OpenMP over neurons, the state of a block of neurons kept in
-  L1 across the time loop), compiled with the system C compiler on first use into
-  ``~/.cache/skipsnn`` (about a second) and called through ctypes; CPU float32 only.
+- ``c``: a small C kernel (OpenMP over blocks of neurons; a block's state and per-channel
+  parameters stay in cache across the time loop), compiled with the system C compiler on
+  first use into ``~/.cache/skipsnn`` (``$SKIPSNN_CACHE``; about a second, atomic) and
+  called through ctypes; CPU float32 only. Any dense time-major layout is taken as it is
+  (channels-last convolution outputs are not copied).
 - ``torch``: an in-place time loop in plain torch ops; any device and dtype.
 - ``triton``: a Triton kernel for CUDA tensors. Written for the GPU path but **not run in
   this project's sessions so far** (no GPU was available); ``auto`` does not pick it
@@ -89,8 +93,7 @@ INLINE float store_h(float h) { return h; }
 /* A negative h that rounds to (-)0 in half precision is kept negative (the smallest
    subnormal), so that the spike mask h >= 0 read back in the backward pass stays exact. */
 INLINE _Float16 store_h16(float h) {
-    _Float16 r = (_Float16)h;
-    return (h < 0 && r >= 0) ? (_Float16)(-5.9604644775390625e-08f) : r;
+    return (_Float16)((h < 0.0f && h > -0x1p-24f) ? -0x1p-24f : h);
 }
 #endif
 """
@@ -157,8 +160,8 @@ INLINE void backward_block@(const float *restrict gs, const HT *restrict h,
         const float *restrict gst = has_gs ? gs + t * N : NULL;
         float *restrict ot = out + t * N;
         for (int64_t i = 0; i < n; i++) {
-            float hh = (float)ht[i];
-            float gp = hh >= 0 ? 0.0f : gpost[i];
+            float hh = (float)ht[i], gprev = gpost[i];  /* loaded unconditionally: vectorizes */
+            float gp = hh >= 0 ? 0.0f : gprev;
             if (has_gs) gp += gst[i] * surrogate(hh, kind, width);
             ot[i] = gp * scale[i];
             gpost[i] = gp * d[i];
@@ -504,7 +507,7 @@ def _forward_triton(x, a, decay, gain, v0, v_th, v_reset, save):
     keep_h = save is not None  # saved in float32 whatever ``save`` asks
     h = torch.empty_like(x) if keep_h else s  # a dummy pointer when KEEP_H is off
     af, df, gf = _full(a, state), _full(decay, state), _full(gain, state)
-    grid = (triton_cdiv(n, block),)
+    grid = (_cdiv(n, block),)
     fwd[grid](x, af, df, gf, v, s, h, x.shape[0], n, float(v_th), float(v_reset), keep_h, block)
     return s, (h if keep_h else None), v
 
@@ -518,14 +521,14 @@ def _backward_triton(gs, gv, h, decay, gain, kind, width, want_g):
     out = torch.empty_like(h)
     df = _full(decay, state)
     scale = torch.ones(state, dtype=h.dtype, device=h.device) if want_g else _full(gain, state)
-    grid = (triton_cdiv(n, block),)
+    grid = (_cdiv(n, block),)
     bwd[grid](
         gs, h, df, scale, gpost, out, h.shape[0], n, float(width), _SURROGATE_CODE[kind], block
     )
     return out, gpost
 
 
-def triton_cdiv(n: int, block: int) -> int:
+def _cdiv(n: int, block: int) -> int:
     return (n + block - 1) // block
 
 
@@ -600,7 +603,6 @@ class _LIFScan(torch.autograd.Function):
         need_x, need_a, need_d, need_g, need_v0 = ctx.needs_input_grad[:5]
         want_g = need_a or need_d or need_g
         out, gv0 = _IMPLS[backend][1](gs, gv, h, decay, gain, kind, width, want_g)
-        h = h.to(out.dtype)
         dx = da = dd = dg = dv0 = None
         if want_g:
             g = out
@@ -611,6 +613,7 @@ class _LIFScan(torch.autograd.Function):
             if need_a:
                 da = _sum_to(g * (1 - decay), a)
             if need_d:
+                h = h.to(out.dtype)
                 # potential after the previous step: v0, then h + v_th or v_reset
                 prev = torch.where(h[:-1] >= 0, torch.full_like(h[:-1], v_reset), h[:-1] + v_th)
                 prev = torch.cat([v0.expand(h.shape[1:]).unsqueeze(0).to(h.dtype), prev])
