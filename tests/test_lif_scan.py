@@ -146,13 +146,27 @@ def test_backend_from_environment(monkeypatch):
     assert "torch" in ls.available_backends()
 
 
-def test_c_kernel_is_rebuilt_into_a_fresh_cache(tmp_path, monkeypatch):
-    """The compile step itself works from an empty cache (as on a fresh CI machine)."""
+@pytest.mark.parametrize("save", ["full", "float16"])
+def test_portable_c_build_from_a_fresh_cache(tmp_path, monkeypatch, save):
+    """The build without -march=native (no F16C: scalar half conversions) gives the same numbers."""
     if ls.c_backend_error() is not None:
         pytest.skip(f"no C compiler: {ls.c_backend_error()}")
     target = tmp_path / "k.so"
     ls._compile(ls._C_FLAGS, target)
-    assert target.exists() and not list(tmp_path.glob("tmp*"))
+    assert target.exists() and not list(tmp_path.glob("tmp*"))  # written atomically
+    import ctypes
+
+    monkeypatch.setattr(ls, "_lib", ls._bind(ctypes.CDLL(str(target))))
+    if save == "float16" and not hasattr(ls._lib, "lif_forward16"):
+        pytest.skip("this compiler has neither F16C nor _Float16")
+    assert ls.resolve_backend(torch.zeros(1), "c", save) == "c"
+    x = _inputs((6, 2, 6, 4, 3), seed=40)
+    p = _params(6, 2)
+    sr, vr, (gr,) = _run(lif_multistep_reference, x, p, None, "arctan", False)
+    sf, vf, (gf,) = _run(ls.lif_scan, x, p, None, "arctan", False, backend="c", save=save)
+    assert torch.equal(sf, sr) and torch.equal(vf, vr)
+    tol = {"full": (1e-5, 1e-6), "float16": (3e-3, 1e-4)}[save]
+    torch.testing.assert_close(gf, gr, rtol=tol[0], atol=tol[1])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
