@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import json
+import operator
 
 import pytest
 
 from skipsnn.search.optimizer import minimize
-from skipsnn.search.testfunctions import TestFunction
+from skipsnn.search.space import Param, Space
 
 ray = pytest.importorskip("ray", reason="ray is not installed")
 
 
+@pytest.mark.slow
 def test_two_local_ray_workers_complete_a_tiny_search(tmp_path):
-    f = TestFunction("branin")
+    # A stdlib objective (f(p) = p["x"]) keeps the workers light: nothing heavy to import.
+    objective = operator.itemgetter("x")
+    space = Space((Param("x", -2.0, 3.0), Param("k", 0, 3, kind="int")))
     log = tmp_path / "journal.jsonl"
     r = minimize(
-        f,
-        f.space,
+        objective,
+        space,
         budget=5,
         workers=2,
         seed=0,
@@ -29,7 +33,7 @@ def test_two_local_ray_workers_complete_a_tiny_search(tmp_path):
     )
     assert not ray.is_initialized()  # the local instance it started is shut down again
     assert r.n_finished == 5 and r.n_failed == 0
-    assert r.best_value == min(f(t.params) for t in r.trials)
+    assert r.best_value == min(t.params["x"] for t in r.trials)
     events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
     # two trials were in flight at once: the second proposal precedes the first result
     assert events[:2] == ["proposed", "proposed"]

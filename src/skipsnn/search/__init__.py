@@ -3,9 +3,28 @@
 Generic part (any function): `Param`, `Space`, `minimize`, `SearchResult`, the journal.
 mMND part: `MMNDProblem` (spaces and the feasibility indicator Delta), `SearchSettings`,
 `TrainingObjective`, `run_strategy` (dual, joint, random). See docs/search.md.
+
+Names are imported lazily: Ray workers unpickle trials through this package, and should
+not pay for importing botorch when they only run an objective.
 """
 
-from .optimizer import SearchResult, minimize
-from .space import Param, Space
+from importlib import import_module
 
-__all__ = ["Param", "SearchResult", "Space", "minimize"]
+_EXPORTS = {
+    "Param": ".space",
+    "Space": ".space",
+    "minimize": ".optimizer",
+    "SearchResult": ".optimizer",
+    "MMNDProblem": ".mmnd",
+    "SearchSettings": ".settings",
+    "TrainingObjective": ".objective",
+    "run_strategy": ".strategies",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

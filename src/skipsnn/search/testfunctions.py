@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
-from botorch.test_functions import Branin, Hartmann
-from botorch.test_functions.synthetic import SyntheticTestFunction
 from torch.quasirandom import SobolEngine
 
 from .space import Param, Space
@@ -26,7 +24,9 @@ class TestFunction:
 
     name: str
 
-    def _fn(self) -> SyntheticTestFunction:
+    def _fn(self):
+        from botorch.test_functions import Branin, Hartmann  # lazily: light Ray workers
+
         return {"branin": lambda: Branin(), "hartmann6": lambda: Hartmann(dim=6)}[self.name]()
 
     @property
