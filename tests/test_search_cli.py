@@ -83,6 +83,9 @@ def test_tiny_dual_search_writes_everything_and_resumes(tmp_path, toy_data, caps
     again = json.loads(capsys.readouterr().out)
     assert again["best"] == best["best"]
     assert len((out / "journal.jsonl").read_text().splitlines()) == len(records)
+    # ... and refuses to continue it with another strategy
+    assert main([*argv, "--resume", "--strategy", "joint"]) == 2
+    assert "same --strategy" in capsys.readouterr().err
 
 
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, toy_data, capsys):

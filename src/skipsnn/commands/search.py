@@ -120,6 +120,16 @@ def search_command(args) -> int:
         raise ConfigError(
             f"{args.out} already holds a search; pass --resume to continue it or choose another --out"
         )
+    if args.resume and journal.exists():
+        from ..search.journal import Journal
+
+        phases = {r.get("phase") for r in Journal(journal).read() if r.get("event") == "proposed"}
+        allowed = {"dual": {"V", "W"}, "joint": {"joint"}, "random": {"random"}}[args.strategy]
+        if not phases <= allowed:
+            raise ConfigError(
+                f"the search in {args.out} used another strategy (phases {', '.join(sorted(phases))}); "
+                f"resume it with the same --strategy"
+            )
     cfg, search = resolve(args)
     settings = SearchSettings.from_dict(search)
     objective = TrainingObjective(cfg.to_dict(), settings.to_dict())
