@@ -29,7 +29,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-P = STDPParams(a_plus=0.1, a_minus=0.08, tau_pre=3.0, tau_post=5.0, mu=1.0)
+P = STDPParams(a_plus=0.1, a_minus=0.08, tau_pre=3.0, tau_post=5.0, mu=1.0, x_tar=0.0)
 
 
 def _one_synapse_pair(t_pre: int, t_post: int, steps: int = 6):

@@ -22,7 +22,7 @@ is counted twice: ``x_post^-[n] = x_post[n-1] exp(-dt / tau_post)`` is the post 
 at step ``n`` just before that step's post spikes. So a pre spike ``k`` steps before a
 post spike potentiates by ``A+ (w_max - w)^mu exp(-k dt / tau_pre)``, and a post spike
 ``k`` steps before a pre spike depresses by ``A- (w - w_min)^mu exp(-k dt / tau_post)``.
-``x_tar`` (default 0: the pure pair rule) is the presynaptic target of Diehl & Cook
+``x_tar`` (default 0.5; 0 gives the pure pair rule) is the presynaptic target of Diehl & Cook
 (2015): every post spike also depresses each synapse by ``A+ x_tar``, so inputs whose
 trace at the post spike is below ``x_tar`` weaken. Without it, all-to-all pairs under
 sustained input nearly cancel and inputs silent at the post spike never change, so
@@ -83,7 +83,9 @@ class STDPParams(NamedTuple):
     w_min: float = 0.0
     w_max: float = 1.0
     mu: float = 1.0  # weight dependence of the bounds (0 additive, 1 multiplicative)
-    x_tar: float = 0.0  # presynaptic trace target: depression per post spike (0: pure pairs)
+    # Presynaptic trace target: depression per post spike (0: the pure pair rule). 0.5 was
+    # the best of {0, 0.3, 0.5} by validation accuracy on synthetic gestures (seed 0).
+    x_tar: float = 0.5
     theta_plus: float = 0.5  # threshold increment per unit firing fraction
     tau_theta: float = 200.0  # threshold decay time constant (time units of dt)
     competition: str = "wta"  # "wta": one channel per position may spike; "none"
@@ -428,7 +430,8 @@ def extract_features(
 
 def plot_kernels(weight: torch.Tensor, path: Path, w_range: tuple[float, float]) -> None:
     """PNG of first-layer kernels ``[C_out, C_in, k, k]``: one column per channel, one row
-    per input channel (polarity)."""
+    per input channel (ON, OFF polarity), colours spanning the learned weights' range
+    (printed in the title along with the bounds ``w_range``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -436,19 +439,24 @@ def plot_kernels(weight: torch.Tensor, path: Path, w_range: tuple[float, float])
 
     w = weight.detach().cpu().numpy()
     c_out, c_in = w.shape[:2]
+    lo, hi = float(w.min()), float(w.max())
     fig, axes = plt.subplots(
-        c_in, c_out, figsize=(0.9 * c_out + 0.6, 0.9 * c_in + 0.6), squeeze=False
+        c_in, c_out, figsize=(0.9 * c_out + 1.2, 0.9 * c_in + 0.8), squeeze=False
     )
     for i in range(c_in):
         for o in range(c_out):
             ax = axes[i, o]
-            ax.imshow(w[o, i], cmap="viridis", vmin=w_range[0], vmax=w_range[1])
+            im = ax.imshow(w[o, i], cmap="viridis", vmin=lo, vmax=hi)
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
                 ax.set_title(str(o), fontsize=7)
         axes[i, 0].set_ylabel("ON" if i == 0 else "OFF" if i == 1 else f"in {i}", fontsize=7)
-    fig.suptitle("STDP layer-1 kernels", fontsize=9)
+    fig.colorbar(im, ax=axes, shrink=0.8)
+    fig.suptitle(
+        f"STDP layer-1 kernels (weights {lo:.2f}..{hi:.2f}, bounds {w_range[0]:g}..{w_range[1]:g})",
+        fontsize=9,
+    )
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120, bbox_inches="tight"))
     plt.close(fig)
 
