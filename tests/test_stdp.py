@@ -317,3 +317,21 @@ def test_bad_stdp_section_fails_before_writing(tmp_path, bars):
     with pytest.raises(ConfigError, match="no_such_option"):
         train_stdp(cfg, tmp_path / "bad", progress=False, data=bars)
     assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize(
+    "section, words",
+    [
+        ({"epochs": 0}, "stdp.epochs"),
+        ({"w_init": 0.5}, "w_init"),
+        ({"feature_layers": [3]}, "feature_layers"),
+        ({"grid": 1.5}, "stdp.grid"),
+        ({"readout_c": -1}, "readout_c"),
+        ({"a_plus": "much"}, "numbers"),
+    ],
+)
+def test_stdp_section_errors_are_one_sentence(section, words):
+    from skipsnn.train.stdp import stdp_options
+
+    with pytest.raises(ConfigError, match=words):
+        stdp_options(section, n_layers=2)

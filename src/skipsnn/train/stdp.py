@@ -314,24 +314,36 @@ def stdp_options(section: dict, n_layers: int) -> STDPOptions:
         raise ConfigError("stdp rule parameters must be numbers (competition a name)") from None
     validate_stdp(rule)
     opts = STDPOptions(rule=rule, **{k: v for k, v in section.items() if k in other_keys})
-    for name in ("epochs", "batch_size"):
+    for name in ("epochs", "batch_size", "grid", "windows"):
         v = getattr(opts, name)
-        if v is not None and (not isinstance(v, int) or v < 1):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ConfigError(f"stdp.{name} must be a positive integer, got {v!r}")
-    lo, hi = (float(v) for v in opts.w_init)
+    if not isinstance(opts.binarize_input, bool):
+        raise ConfigError(f"stdp.binarize_input must be true or false, got {opts.binarize_input!r}")
+    try:
+        lo, hi = (float(v) for v in opts.w_init)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"stdp.w_init must be two numbers [lo, hi], got {opts.w_init!r}"
+        ) from None
     if not 0 <= lo <= hi <= 1:
         raise ConfigError(
             f"stdp.w_init must be [lo, hi] with 0 <= lo <= hi <= 1, got {opts.w_init}"
         )
     layers = opts.feature_layers
     if layers is not None:
-        layers = tuple(int(i) for i in layers)
-        if not layers or any(i < 1 or i > n_layers for i in layers):
+        ok = isinstance(layers, list | tuple) and all(
+            isinstance(i, int) and 1 <= i <= n_layers for i in layers
+        )
+        if not (ok and layers):
             raise ConfigError(
-                f"stdp.feature_layers must name spiking layers 1..{n_layers}, got {list(layers)}"
+                f"stdp.feature_layers must list spiking layers among 1..{n_layers}, got {layers!r}"
             )
-    if opts.grid < 1 or opts.windows < 1 or not opts.readout_c > 0:
-        raise ConfigError("stdp.grid and stdp.windows must be >= 1 and stdp.readout_c positive")
+        layers = tuple(layers)
+    if isinstance(opts.readout_c, bool) or not (
+        isinstance(opts.readout_c, int | float) and opts.readout_c > 0
+    ):
+        raise ConfigError(f"stdp.readout_c must be a positive number, got {opts.readout_c!r}")
     return opts._replace(w_init=(lo, hi), feature_layers=layers)
 
 
