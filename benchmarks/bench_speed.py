@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import os
 import platform
 import resource
@@ -391,36 +392,45 @@ def lif_worker(args) -> dict:
     grad = torch.randn(shape, generator=g)
     fast = 10 * args.repeats  # ms-scale calls: many repeats, keep the least disturbed
 
-    def best(fn, repeats):
-        fn()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
+    def interleaved(fns: dict, repeats: int) -> dict:
+        """Minimum time of each function, timed in turns so that all see the same load."""
+        for fn in fns.values():
             fn()
-            times.append(time.perf_counter() - t0)
-        return min(times)
+        best = dict.fromkeys(fns, math.inf)
+        for _ in range(repeats):
+            for name, fn in fns.items():
+                t0 = time.perf_counter()
+                fn()
+                best[name] = min(best[name], time.perf_counter() - t0)
+        return best
 
     def fwd_bwd(fn):
         xr = x.clone().requires_grad_()
         s, _ = fn(xr)
         s.backward(grad)
 
+    backends = lif_scan.available_backends()
     res = {"shape": list(shape), "bytes_per_tensor": x.numel() * 4}
-    res["elementwise_s"] = best(lambda: x * 0.5, fast)
     with torch.no_grad():
-        for name in lif_scan.available_backends():
-            reps = fast if name == "c" else args.repeats
-            res[f"scan_{name}_s"] = best(lambda n=name: lif_scan.lif_scan(x, p, backend=n), reps)
-        res["scan_reference_s"] = best(lambda: lif_multistep_reference(x, p), args.repeats)
-    res["clone_s"] = best(lambda: x.clone(), fast)  # part of every train measurement below
-    for name in lif_scan.available_backends():
-        reps = fast if name == "c" else args.repeats
-        res[f"train_{name}_s"] = best(
-            lambda n=name: fwd_bwd(lambda xr: lif_scan.lif_scan(xr, p, backend=n)), reps
+        fns = {"elementwise_s": lambda: x * 0.5}
+        fns.update(
+            {f"scan_{n}_s": (lambda n=n: lif_scan.lif_scan(x, p, backend=n)) for n in backends}
         )
-    res["train_reference_s"] = best(
-        lambda: fwd_bwd(lambda xr: lif_multistep_reference(xr, p)), args.repeats
+        res.update(interleaved({k: f for k, f in fns.items() if "torch" not in k}, fast))
+        slow = {"scan_reference_s": lambda: lif_multistep_reference(x, p)}
+        slow.update({k: f for k, f in fns.items() if "torch" in k})
+        res.update(interleaved(slow, args.repeats))
+    fns = {"clone_s": lambda: x.clone()}  # part of every train measurement below
+    fns.update(
+        {
+            f"train_{n}_s": (lambda n=n: fwd_bwd(lambda xr: lif_scan.lif_scan(xr, p, backend=n)))
+            for n in backends
+        }
     )
+    res.update(interleaved({k: f for k, f in fns.items() if "torch" not in k}, fast // 2))
+    slow = {"train_reference_s": lambda: fwd_bwd(lambda xr: lif_multistep_reference(xr, p))}
+    slow.update({k: f for k, f in fns.items() if "torch" in k})
+    res.update(interleaved(slow, args.repeats))
     return res
 
 

@@ -386,22 +386,20 @@ def _compact(params: list[torch.Tensor], x0: torch.Tensor):
     parameters vary along at most one dimension of ``x0`` (per-channel dynamics, or one
     dynamic) they stay that small; otherwise they are expanded to one value per neuron.
     """
-    varying = set()
-    for t in params:
-        shape = (1,) * (x0.dim() - t.dim()) + tuple(t.shape)
-        varying |= {i for i, size in enumerate(shape) if size > 1}
+    shapes = [(1,) * (x0.dim() - t.dim()) + tuple(t.shape) for t in params]
+    varying = {i for shape in shapes for i, size in enumerate(shape) if size > 1}
     if len(varying) > 1:
         return [_like(t, x0) for t in params], 1, x0.numel()
     if not varying:
-        return [t.detach().reshape(-1)[:1].contiguous() for t in params], 1, 1
+        return [t.detach().reshape(1) for t in params], 1, 1
     (dim,) = varying
     size = x0.shape[dim]
-    out = []
-    for t in params:
-        shape = (1,) * (x0.dim() - t.dim()) + tuple(t.shape)
-        line = t.detach().reshape(shape).expand(*shape[:dim], size, *shape[dim + 1 :])
-        out.append(line.reshape(-1)[: size if shape[dim] > 1 else 1].expand(size).contiguous())
-    return out, x0.stride(dim), size
+    # a parameter varying along ``dim`` lists its values in order; a constant one repeats
+    out = [
+        (t.detach().reshape(-1) if t.numel() == size else t.detach().reshape(1).expand(size))
+        for t in params
+    ]
+    return [t.contiguous() for t in out], x0.stride(dim), size
 
 
 def _forward_c(x, a, decay, gain, v0, v_th, v_reset, save):
