@@ -216,3 +216,19 @@ def test_pair_accuracy_decides_only_between_the_pair():
     assert pair_accuracy(logits, y, pairs) == 1.0
     assert pair_accuracy(logits, torch.tensor([1, 2, 3, 0]), pairs) == 0.0
     assert pair_accuracy(logits, torch.tensor([0, 0, 0, 0]), pairs) is None
+
+
+def test_cosine_schedule_and_resume_with_fewer_epochs_refused(toy, tmp_path):
+    from skipsnn.train.bptt import lr_factor
+
+    assert [lr_factor(e, 4, "cosine") for e in range(5)] == pytest.approx(
+        [1.0, 0.8535534, 0.5, 0.1464466, 0.0]
+    )
+    assert lr_factor(3, 4, "constant") == 1.0
+    out = tmp_path / "r"
+    m = run_training(tiny_cfg(epochs=2), out, progress=False, data=toy, stop_after_epochs=2)
+    assert m["epochs"] == 2
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["lr"] for r in rows] == pytest.approx([0.02, 0.01])
+    with pytest.raises(ConfigError, match="already trained 2 epochs"):
+        run_training(tiny_cfg(epochs=1), out, resume=True, progress=False, data=toy)

@@ -157,10 +157,21 @@ def evaluate(net: MMNDNet, x, y, cfg: Config) -> tuple[float | None, float | Non
 # ---------------------------------------------------------------------------------------
 
 
+def lr_factor(epoch: int, epochs: int, schedule: str) -> float:
+    """Learning-rate multiplier for (0-based) ``epoch`` of ``epochs``.
+
+    ``cosine``: ``(1 + cos(pi epoch / epochs)) / 2``; ``constant``: 1. A closed form (not
+    the recursive one of `CosineAnnealingLR`), so a run resumed with more epochs simply
+    follows the schedule of its new length.
+    """
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
+    return 1.0
+
+
 def make_scheduler(opt: torch.optim.Optimizer, cfg: Config) -> torch.optim.lr_scheduler.LRScheduler:
-    if cfg.train.lr_schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.train.epochs)
-    return torch.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1.0)
+    epochs, schedule = cfg.train.epochs, cfg.train.lr_schedule
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambda e: lr_factor(e, epochs, schedule))
 
 
 def _check_run_dir(out: Path, cfg: Config, resume: bool) -> dict | None:
@@ -180,6 +191,11 @@ def _check_run_dir(out: Path, cfg: Config, resume: bool) -> dict | None:
         raise ConfigError(
             f"the config differs from the one the run in {out} was started with; "
             "resume with the same options (only --epochs may change)"
+        )
+    if state["epoch"] > cfg.train.epochs:
+        raise ConfigError(
+            f"the run in {out} has already trained {state['epoch']} epochs, more than "
+            f"the {cfg.train.epochs} asked for"
         )
     return state
 
