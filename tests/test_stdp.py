@@ -273,10 +273,13 @@ def bars():
 
 
 def test_tiny_end_to_end_run_beats_chance_and_writes_outputs(tmp_path, bars):
+    from skipsnn.train import run_training
     from skipsnn.train.stdp import train_stdp
 
     cfg = _tiny_config(seed=0, label_fraction=0.5)
-    m = train_stdp(cfg, tmp_path / "run", progress=False, data=bars)
+    # Through the common entry point, which hands method: stdp to train_stdp.
+    m = run_training(cfg, tmp_path / "run", progress=False, data=bars)
+    assert m["method"] == "stdp"
     assert m["test_accuracy"] > 0.6  # chance is 1/3
     assert m["n_val"] == 6 and m["n_unlabelled_stdp"] == 30 and m["n_train"] == 15
     for name in ("config.yaml", "metrics.json", "metrics.jsonl", "checkpoint.pt", "kernels.png"):
