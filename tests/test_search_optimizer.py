@@ -208,3 +208,17 @@ def test_journal_survives_sigkill_and_resume_matches_an_uninterrupted_run(tmp_pa
     assert all(json.loads(line) for line in log.read_text().splitlines())  # repaired
     again = minimize(counting, space, journal=log, resume=True, **kw)  # a finished search
     assert len(calls) == 7 - n_done and again.best_value == full.best_value
+
+
+def test_prior_observations_inform_the_gp_but_are_not_trials():
+    space = Space((Param("i", 0, 4, kind="int"),))
+    seen = []
+
+    def f(p):
+        seen.append(p["i"])
+        return float((p["i"] - 3) ** 2)
+
+    r = minimize(f, space, budget=3, n_initial=1, prior=[({"i": 0}, 9.0)], **FAST)
+    assert len(r.trials) == 3 and len(seen) == 3
+    assert 0 not in seen  # the known point is not evaluated again
+    assert r.best_value == min((i - 3) ** 2 for i in seen)  # the prior is not a result

@@ -38,7 +38,12 @@ def register(subparsers) -> None:
     )
     p.add_argument("--method", choices=METHODS, help="training method (default: the config's)")
     p.add_argument("--strategy", choices=("dual", "joint", "random"), default="dual")
-    p.add_argument("--budget-v", type=int, default=12, help="trials of phase V (dual)")
+    p.add_argument(
+        "--budget-v",
+        type=int,
+        default=12,
+        help="trials of phase V (dual); joint and random run budget-v + budget-w trials",
+    )
     p.add_argument("--budget-w", type=int, default=12, help="trials of phase W (dual)")
     p.add_argument("--workers", type=int, default=1, help="parallel trials (Ray when > 1)")
     p.add_argument("--address", help="address of an existing Ray cluster to run trials on")
