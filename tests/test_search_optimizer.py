@@ -218,7 +218,7 @@ def test_prior_observations_inform_the_gp_but_are_not_trials():
         seen.append(p["i"])
         return float((p["i"] - 3) ** 2)
 
-    r = minimize(f, space, budget=3, n_initial=1, prior=[({"i": 0}, 9.0)], **FAST)
+    r = minimize(f, space, budget=3, n_initial=1, prior=[({"i": 0}, -1.0)], **FAST)
     assert len(r.trials) == 3 and len(seen) == 3
     assert 0 not in seen  # the known point is not evaluated again
     assert r.best_value == min((i - 3) ** 2 for i in seen)  # the prior is not a result
