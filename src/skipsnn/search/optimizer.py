@@ -116,8 +116,8 @@ def minimize(
         )
     if budget < 1:
         raise ConfigError(f"the search budget must be at least 1 evaluation, got {budget}")
-    if n_initial is None:
-        n_initial = min(budget, max(4, space.dim + 1))
+    if n_initial is None:  # d + 1 random points, but leave the GP at least 2/3 of a small budget
+        n_initial = min(max(4, space.dim + 1), max(2, budget // 3))
     n_initial = max(1, n_initial)
     fixed = dict(fixed or {})
 
