@@ -16,6 +16,7 @@ away without being distorted by an arbitrary penalty.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -154,7 +155,7 @@ def minimize(
         total=budget,
         initial=min(len(done_order), budget),
         desc=f"search {phase}",
-        disable=not progress,
+        disable=not progress or not sys.stderr.isatty(),
         leave=False,
     )
     try:
