@@ -98,6 +98,9 @@ class DatasetConfig:
     # Control: feed the time-averaged frame at every step, so only spatial information
     # remains (clockwise and counter-clockwise circles then look the same).
     collapse_time: bool = False
+    # Seed of the data itself: the synthetic sets' generation and N-Caltech101's split.
+    # Separate from train.seed so that every training seed sees the same data.
+    seed: int = 0
 
 
 @dataclass

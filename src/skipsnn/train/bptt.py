@@ -63,7 +63,7 @@ def load_data(cfg: Config, data: Any = None, progress: bool = True) -> tuple[Any
 
         ds = cfg.dataset
         kw = dict(
-            root=ds.root, n_bins=ds.n_bins, size=ds.size, seed=cfg.train.seed, progress=progress
+            root=ds.root, n_bins=ds.n_bins, size=ds.size, seed=ds.seed, progress=progress
         )
         return load_frames(ds.name, "train", **kw), load_frames(ds.name, "test", **kw)
     if isinstance(data, dict):
