@@ -62,9 +62,7 @@ def load_data(cfg: Config, data: Any = None, progress: bool = True) -> tuple[Any
         from ..data import load_frames
 
         ds = cfg.dataset
-        kw = dict(
-            root=ds.root, n_bins=ds.n_bins, size=ds.size, seed=ds.seed, progress=progress
-        )
+        kw = dict(root=ds.root, n_bins=ds.n_bins, size=ds.size, seed=ds.seed, progress=progress)
         return load_frames(ds.name, "train", **kw), load_frames(ds.name, "test", **kw)
     if isinstance(data, dict):
         return data["train"], data.get("test")
