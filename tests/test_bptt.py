@@ -232,3 +232,23 @@ def test_cosine_schedule_and_resume_with_fewer_epochs_refused(toy, tmp_path):
     assert [r["lr"] for r in rows] == pytest.approx([0.02, 0.01])
     with pytest.raises(ConfigError, match="already trained 2 epochs"):
         run_training(tiny_cfg(epochs=1), out, resume=True, progress=False, data=toy)
+
+
+def test_init_rate_calibrates_on_labelled_samples_before_training(toy, monkeypatch):
+    import skipsnn.train.bptt as bptt
+
+    calls = []
+    real = bptt.calibrate_rates
+
+    def spy(net, x, target):
+        calls.append((len(x), target))
+        return real(net, x, target)
+
+    monkeypatch.setattr(bptt, "calibrate_rates", spy)
+    cfg = tiny_cfg(epochs=1, batch_size=8).replace(network={"init_rate": 0.1})
+    m = run_training(cfg, None, progress=False, data=toy)
+    n_labelled = len(split_indices(toy[0].y, cfg).train)
+    assert calls == [(min(n_labelled, cfg.train.eval_batch_size), 0.1)]
+    assert all(r > 0 for r in m["firing_rate"])
+    run_training(tiny_cfg(epochs=1), None, progress=False, data=toy)
+    assert len(calls) == 1  # not without init_rate

@@ -173,3 +173,20 @@ def test_wrong_input_shape_is_one_sentence():
     net = build_network(tiny())
     with pytest.raises(ConfigError, match="expects input"):
         net(torch.zeros(1, 3, 2, 9, 9))
+
+
+def test_calibrate_rates_wakes_up_a_silent_deep_network():
+    from skipsnn.network import calibrate_rates
+
+    torch.manual_seed(0)
+    cfg = tiny(5, 2, 1, 4, strides=(2, 1, 2, 1, 1), channels=(6, 8, 8, 8, 8))
+    net = build_network(cfg)
+    x = events(b=4, t=5, p=0.02)
+    before = [s.mean().item() for s in net(x, record=True).spikes]
+    assert before[-1] < 0.005  # the default initialization leaves the top silent
+    rates = calibrate_rates(net, x, 0.05)
+    after = [s.mean().item() for s in net(x, record=True).spikes]
+    assert after == pytest.approx(rates)
+    assert all(0.03 < r < 0.08 for r in after), after
+    with pytest.raises(ConfigError, match="init_rate"):
+        cfg.replace(network={"init_rate": 1.5})

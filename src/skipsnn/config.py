@@ -151,6 +151,9 @@ class NetworkConfig:
     surrogate_width: float = 5.0
     # Neuron parameters are searched by BO and fixed in training; this makes them learnable.
     learn_dynamics: bool = False
+    # If set, the initial weights of every layer are scaled (on the first training batch)
+    # so that it fires at about this mean rate; None keeps torch's default initialization.
+    init_rate: float | None = None
 
 
 @dataclass
@@ -305,6 +308,8 @@ class Config:
         if not net.readout.tau_m > 0:
             raise ConfigError(f"readout tau_m must be positive, got {net.readout.tau_m}")
         _positive_or_none("network.readout.pool", net.readout.pool)
+        if net.init_rate is not None and not 0 < net.init_rate < 1:
+            raise ConfigError(f"network.init_rate must be in (0, 1), got {net.init_rate}")
         if net.surrogate not in SURROGATES:
             raise ConfigError(
                 f"unknown surrogate {net.surrogate!r}; choose one of {', '.join(SURROGATES)}"
@@ -378,6 +383,7 @@ DATASET_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
             "layers": _PAPER_LAYERS + [{"channels": 280, "kernel": 3, "stride": 2}],
             "skip": {"n_skip": 2, "l_start": 1, "l_end": 4},
             "readout": {"tau_m": 8.0, "pool": 4},
+            "init_rate": 0.05,  # five layers: the default init leaves the upper ones silent
         },
         "train": _PAPER_TRAIN,
     },
@@ -387,6 +393,7 @@ DATASET_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
             "layers": _PAPER_LAYERS + [{"channels": 320, "kernel": 3, "stride": 2}],
             "skip": {"n_skip": 2, "l_start": 1, "l_end": 4},
             "readout": {"tau_m": 8.0, "pool": 4},
+            "init_rate": 0.05,  # five layers: the default init leaves the upper ones silent
         },
         "train": _PAPER_TRAIN,
     },

@@ -140,6 +140,25 @@ class MMNDNet(nn.Module):
 
     # -- forward -----------------------------------------------------------------------
 
+    def layer_forward(self, outs: list[torch.Tensor], i: int, t: int) -> torch.Tensor:
+        """Spikes ``[T * B, C, H, W]`` of layer ``i`` from the outputs ``outs[0..i-1]``
+        (each ``[T * B, ...]``, time-major): its convolution plus the skips into it, then
+        the neuron dynamics over the ``t`` steps."""
+        cfg = self.cfg
+        current = self.convs[i - 1](outs[i - 1])
+        for s, e in self.edges:
+            if e == i:
+                current = current + self.adapt(outs[s], s, e)
+        spikes, _ = neuron.lif_multistep(
+            current.reshape(t, -1, *current.shape[1:]),
+            self.layer_params(i),
+            cfg.dt,
+            None,
+            cfg.surrogate,
+            cfg.surrogate_width,
+        )
+        return spikes.reshape(-1, *spikes.shape[2:])
+
     def forward(self, x: torch.Tensor, record: bool = False) -> torch.Tensor | Forward:
         """Logits ``[B, K]`` for input frames ``x`` ``[B, T, C, H, W]`` (a `Forward` if record)."""
         if x.dim() != 5 or tuple(x.shape[2:]) != self.input_shape:
@@ -148,23 +167,10 @@ class MMNDNet(nn.Module):
                 f"got {list(x.shape)}"
             )
         b, t = x.shape[:2]
-        cfg = self.cfg
         # Layer outputs flattened over time and batch: [T * B, C, H, W].
         outs = [x.transpose(0, 1).reshape(t * b, *self.input_shape)]
-        for i, conv in enumerate(self.convs, start=1):
-            current = conv(outs[i - 1])
-            for s, e in self.edges:
-                if e == i:
-                    current = current + self.adapt(outs[s], s, e)
-            spikes, _ = neuron.lif_multistep(
-                current.reshape(t, b, *current.shape[1:]),
-                self.layer_params(i),
-                cfg.dt,
-                None,
-                cfg.surrogate,
-                cfg.surrogate_width,
-            )
-            outs.append(spikes.reshape(t * b, *spikes.shape[2:]))
+        for i in range(1, len(self.convs) + 1):
+            outs.append(self.layer_forward(outs, i, t))
         drive = self.readout(self.readout_features(outs[-1])).reshape(t, b, -1)
         beta = self.readout_decay()
         u = torch.zeros_like(drive[0])
@@ -209,3 +215,44 @@ def count_params(
     with torch.device("meta"):
         net = build_network(cfg, input_shape, n_classes)
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
+
+
+@torch.no_grad()
+def calibrate_rates(net: MMNDNet, x: torch.Tensor, target: float, steps: int = 12) -> list[float]:
+    """Scale each layer's input weights so its mean firing rate on ``x`` is near ``target``.
+
+    Layer by layer (each seeing the already calibrated layers below), the convolution and
+    the skip adapters into layer ``i`` are multiplied by one factor ``g``, found by
+    doubling/halving and then bisection on ``log g`` (the rate grows with ``g``). Deep
+    networks whose default initialization leaves the upper layers silent get activity —
+    and surrogate gradients — from the first step. Deterministic; returns the rates.
+    """
+    b, t = x.shape[:2]
+    outs = [x.transpose(0, 1).reshape(t * b, *net.input_shape).to(torch.float32)]
+    rates = []
+    for i in range(1, len(net.convs) + 1):
+        weights = [net.convs[i - 1].weight] + [
+            net.adapters[f"{s}->{e}"].weight for s, e in net.edges if e == i
+        ]
+        base = [w.clone() for w in weights]
+
+        def rate_at(log_g: float, i=i, weights=weights, base=base) -> tuple[float, torch.Tensor]:
+            for w, w0 in zip(weights, base, strict=True):
+                w.copy_(w0 * math.exp(log_g))
+            s = net.layer_forward(outs, i, t)
+            return s.mean().item(), s
+
+        lo, hi = None, None
+        log_g = 0.0
+        for _ in range(steps):
+            r, _ = rate_at(log_g)
+            if r < target:
+                lo = log_g
+                log_g = log_g + math.log(2.0) if hi is None else (log_g + hi) / 2
+            else:
+                hi = log_g
+                log_g = log_g - math.log(2.0) if lo is None else (log_g + lo) / 2
+        r, s = rate_at(log_g)
+        rates.append(r)
+        outs.append(s)
+    return rates

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from ..config import Config
 from ..errors import ConfigError, DataError
-from ..network import MMNDNet, build_network
+from ..network import MMNDNet, build_network, calibrate_rates
 from . import checkpoint as ckpt
 from .metrics import accuracy, confusion_matrix, direction_pairs, pair_accuracy
 
@@ -239,6 +239,10 @@ def run_training(
 
     ckpt.seed_everything(tr.seed)
     net = build_network(cfg, input_shape, len(classes))
+    if cfg.network.init_rate is not None and state is None:
+        # Deterministic: the first labelled samples in index order, no random draws.
+        first = torch.as_tensor(split.train[: tr.eval_batch_size])
+        calibrate_rates(net, prepare(x[first], cfg.dataset.collapse_time), cfg.network.init_rate)
     opt = torch.optim.Adam(net.parameters(), lr=tr.lr, weight_decay=tr.weight_decay)
     sched = make_scheduler(opt, cfg)
     shuffle = torch.Generator().manual_seed(tr.seed)
