@@ -338,3 +338,26 @@ def test_stdp_section_errors_are_one_sentence(section, words):
 
     with pytest.raises(ConfigError, match=words):
         stdp_options(section, n_layers=2)
+
+
+def test_label_fractions_share_the_unsupervised_phase(tmp_path, bars, monkeypatch):
+    from skipsnn.train import stdp
+
+    stdp.clear_phase_cache()
+    calls = []
+    real = stdp.train_layer_batch
+    monkeypatch.setattr(stdp, "train_layer_batch", lambda *a, **k: calls.append(1) or real(*a, **k))
+    stdp.train_stdp(_tiny_config(seed=0, label_fraction=0.5), None, progress=False, data=bars)
+    n = len(calls)
+    reused = stdp.train_stdp(
+        _tiny_config(seed=0, label_fraction=1.0), tmp_path / "r", progress=False, data=bars
+    )
+    assert len(calls) == n and reused["stdp_phase_reused"]
+    assert (tmp_path / "r" / "checkpoint.pt").exists()
+    stdp.clear_phase_cache()
+    fresh = stdp.train_stdp(
+        _tiny_config(seed=0, label_fraction=1.0), None, progress=False, data=bars
+    )
+    assert len(calls) == 2 * n and not fresh["stdp_phase_reused"]
+    for key in ("test_accuracy", "val_accuracy", "val_loss", "train_accuracy", "firing_rate"):
+        assert reused[key] == fresh[key], key

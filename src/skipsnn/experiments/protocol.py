@@ -31,7 +31,9 @@ TrainFn = Callable[..., dict]
 def _default_train(cfg: Config, out_dir: Path, data: Any, progress: bool) -> dict:
     from ..train import run_training
 
-    return run_training(cfg, out_dir, data=data, progress=progress)
+    # A cell killed mid-run continues from its checkpoint.
+    resume = (out_dir / "checkpoint.pt").exists()
+    return run_training(cfg, out_dir, data=data, progress=progress, resume=resume)
 
 
 def _load_data(cfg: Config, progress: bool):

@@ -51,9 +51,13 @@ current through fixed (untrained) adapters; only the main-path kernels learn.
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import math
 import sys
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import NamedTuple
 
@@ -498,6 +502,26 @@ def _resume_state(out: Path, cfg, resume: bool) -> dict | None:
     return state
 
 
+# The unsupervised phase never sees a label, so runs that differ only in
+# train.label_fraction (the rows of Table 3) learn the very same kernels. They share it
+# within a process: keyed by the config without the label fraction and a digest of the
+# training frames, so other data or settings never hit.
+_PHASE_CACHE: OrderedDict[str, dict] = OrderedDict()
+_PHASE_CACHE_SIZE = 8
+
+
+def _phase_key(cfg, x: torch.Tensor) -> str:
+    d = cfg.to_dict()
+    del d["train"]["label_fraction"]
+    digest = hashlib.sha1(x.contiguous().numpy().tobytes()).hexdigest()
+    return json.dumps(d, sort_keys=True, default=str) + digest
+
+
+def clear_phase_cache() -> None:
+    """Forget the STDP phases kept for reuse across label fractions."""
+    _PHASE_CACHE.clear()
+
+
 def train_stdp(
     cfg,
     out_dir=None,
@@ -556,7 +580,32 @@ def train_stdp(
         ckpt.write_jsonl(history, out / "metrics.jsonl")
 
     m = len(net.convs)
+    key = _phase_key(cfg, train_set.x)
+    reused = state is None and stop_after_layers is None and key in _PHASE_CACHE
+    if reused:
+        cached = _PHASE_CACHE[key]
+        net.load_state_dict(cached["net"])
+        thetas = [t.clone() for t in cached["thetas"]]
+        layers_done, history, seconds = m, list(cached["history"]), cached["stdp_seconds"]
     last = m if stop_after_layers is None else min(m, layers_done + stop_after_layers)
+
+    def save_checkpoint(layers: int) -> None:
+        # The checkpoint first: if killed before the jsonl is rewritten, resume rewrites it.
+        ckpt.save_torch(
+            {
+                "method": "stdp",
+                "config": cfg.to_dict(),
+                "classes": classes,
+                "net": net.state_dict(),
+                "thetas": thetas,
+                "layers_done": layers,
+                "history": history,
+                "stdp_seconds": seconds,
+            },
+            out / CHECKPOINT,
+        )
+        ckpt.write_jsonl(history, out / "metrics.jsonl")
+
     n_batches = math.ceil(len(split.pool) / batch_size)
     bar = tqdm(
         total=(last - layers_done) * epochs * n_batches,
@@ -591,24 +640,21 @@ def train_stdp(
                 bar.set_postfix(layer=i, rate=f"{history[-1]['firing_rate']:.3f}")
             seconds += time.perf_counter() - t_layer
             if out is not None:
-                # The checkpoint first: if killed before the jsonl is rewritten, resume rewrites it.
-                ckpt.save_torch(
-                    {
-                        "method": "stdp",
-                        "config": cfg.to_dict(),
-                        "classes": classes,
-                        "net": net.state_dict(),
-                        "thetas": thetas,
-                        "layers_done": i,
-                        "history": history,
-                        "stdp_seconds": seconds,
-                    },
-                    out / CHECKPOINT,
-                )
-                ckpt.write_jsonl(history, out / "metrics.jsonl")
+                save_checkpoint(i)
     bar.close()
     if last < m:
         return {"method": "stdp", "finished": False, "layers_done": last, "history": history}
+    if not reused:
+        _PHASE_CACHE[key] = {
+            "net": copy.deepcopy(net.state_dict()),
+            "thetas": [t.clone() for t in thetas],
+            "history": list(history),
+            "stdp_seconds": seconds,
+        }
+        while len(_PHASE_CACHE) > _PHASE_CACHE_SIZE:
+            _PHASE_CACHE.popitem(last=False)
+    elif out is not None:
+        save_checkpoint(m)
 
     t_readout = time.perf_counter()
     eval_bs = tr.eval_batch_size
@@ -657,7 +703,8 @@ def train_stdp(
         "params_fixed_adapters": int(n_adapters),
         "feature_dim": int(f_lab.shape[1]),
         "firing_rate": [h["firing_rate"] for h in history if h["epoch"] == epochs],
-        "train_seconds": seconds,
+        "train_seconds": seconds,  # with a reused phase: the phase's own time + readout
+        "stdp_phase_reused": reused,
     }
     if out is not None:
         plot_kernels(net.convs[0].weight, out / "kernels.png", (opts.rule.w_min, opts.rule.w_max))
