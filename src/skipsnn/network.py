@@ -28,10 +28,9 @@ import math
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from . import neuron
+from . import neuron, spike_conv
 from .config import Config, NetworkConfig, skip_edges
 from .errors import ConfigError
 
@@ -128,15 +127,15 @@ class MMNDNet(nn.Module):
         """``[N, C, H, W]`` spikes -> ``[N, features]`` (pooled if configured)."""
         pool = self.cfg.readout.pool
         if pool:
-            s = F.adaptive_avg_pool2d(s, pool)
+            s = spike_conv.avg_pool(s, pool)
         return s.flatten(1)
 
     def adapt(self, s: torch.Tensor, src: int, dst: int) -> torch.Tensor:
         """Skip current from layer ``src`` into ``dst`` for ``[N, C, H, W]`` spikes."""
         _, h, w = self.shapes[dst]
         if s.shape[-2:] != (h, w):
-            s = F.adaptive_avg_pool2d(s, (h, w))
-        return self.adapters[f"{src}->{dst}"](s)
+            s = spike_conv.avg_pool(s, (h, w))
+        return spike_conv.conv2d(s, self.adapters[f"{src}->{dst}"].weight)
 
     # -- forward -----------------------------------------------------------------------
 
@@ -145,7 +144,8 @@ class MMNDNet(nn.Module):
         (each ``[T * B, ...]``, time-major): its convolution plus the skips into it, then
         the neuron dynamics over the ``t`` steps."""
         cfg = self.cfg
-        current = self.convs[i - 1](outs[i - 1])
+        conv = self.convs[i - 1]
+        current = spike_conv.conv2d(outs[i - 1], conv.weight, conv.stride, conv.padding)
         for s, e in self.edges:
             if e == i:
                 current = current + self.adapt(outs[s], s, e)
@@ -167,11 +167,21 @@ class MMNDNet(nn.Module):
                 f"got {list(x.shape)}"
             )
         b, t = x.shape[:2]
-        # Layer outputs flattened over time and batch: [T * B, C, H, W].
-        outs = [x.transpose(0, 1).reshape(t * b, *self.input_shape)]
-        for i in range(1, len(self.convs) + 1):
+        m = len(self.convs)
+        # Layer outputs flattened over time and batch: [T * B, C, H, W], channels-last.
+        outs = [time_major_channels_last(x)]
+        # The last layer reading each output; after it the float tensor can go (autograd
+        # keeps what it needs, compressed) unless the spikes are recorded.
+        last_use = {j: max([j + 1] + [e for s, e in self.edges if s == j]) for j in range(m)}
+        for i in range(1, m + 1):
             outs.append(self.layer_forward(outs, i, t))
-        drive = self.readout(self.readout_features(outs[-1])).reshape(t, b, -1)
+            if not record:
+                for j, last in last_use.items():
+                    if last == i:
+                        outs[j] = None
+        features = self.readout_features(outs[-1])
+        drive = spike_conv.linear(features, self.readout.weight, self.readout.bias)
+        drive = drive.reshape(t, b, -1)
         beta = self.readout_decay()
         u = torch.zeros_like(drive[0])
         us = []
@@ -184,6 +194,19 @@ class MMNDNet(nn.Module):
             return logits
         spikes = [o.reshape(t, b, *o.shape[1:]) for o in outs[1:]]
         return Forward(logits, spikes, potential)
+
+
+def time_major_channels_last(x: torch.Tensor) -> torch.Tensor:
+    """``[B, T, C, H, W]`` -> ``[T * B, C, H, W]`` in channels-last memory, in one copy.
+
+    Convolutions on channels-last inputs run in oneDNN's own layout (no reorders), their
+    outputs stay channels-last, and the LIF scan takes them as they are; results equal
+    those of the contiguous layout up to the convolutions' summation order.
+    """
+    b, t, c, h, w = x.shape
+    out = torch.empty((t, b, h, w, c), dtype=x.dtype, device=x.device).permute(0, 1, 4, 2, 3)
+    out.copy_(x.transpose(0, 1))
+    return out.reshape(t * b, c, h, w)  # a view: merging T and B needs no copy
 
 
 def input_shape_of(
