@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from .atomic import write_text
 from .errors import ConfigError, ParameterError
 from .neuron import NeuronParams, validate_params
 from .surrogate import SURROGATES
@@ -210,10 +211,7 @@ class Config:
 
     def save(self, path: str | Path) -> None:
         """Write the config as YAML (atomically)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
-        tmp.replace(path)
+        write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     def replace(self, **sections: Any) -> Config:
         """A validated copy with some keys changed: ``cfg.replace(train={"epochs": 2})``."""

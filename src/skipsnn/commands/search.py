@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 
 import yaml
 
+from ..atomic import write_text
 from ..config import DATASETS, METHODS, Config, default_config
 from ..errors import ConfigError
 from ._common import add_json_flag, emit
@@ -161,7 +161,7 @@ def search_command(args) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     if not (args.out / CONFIG_FILE).exists():
-        _write_text_atomic(
+        write_text(
             args.out / CONFIG_FILE,
             yaml.safe_dump({**cfg.to_dict(), "search": settings.to_dict()}, sort_keys=False),
         )
@@ -209,12 +209,6 @@ def search_command(args) -> int:
         summary["final"]["folder"] = str(final_dir)
         write_json_atomic(summary, args.out / "best.json")
     return emit(summary, args.json, _text(summary, args.out))
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _text(s: dict, out: Path) -> str:

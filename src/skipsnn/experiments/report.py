@@ -12,6 +12,7 @@ import json
 import os
 from pathlib import Path
 
+from ..atomic import write_text
 from ..errors import SkipSNNError
 
 SUMMARY_KEYS = (
@@ -97,8 +98,5 @@ def build_report(run_dirs: list[Path], out_file: Path, title: str = "skipsnn rep
             rel = os.path.relpath(p.resolve(), base)
             lines += [f"![{p.stem}]({rel})", ""]
     text = "\n".join(lines)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_file.with_suffix(out_file.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, out_file)
+    write_text(out_file, text)
     return text

@@ -14,9 +14,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from ..atomic import save_figure, write_json
 from ..errors import ConfigError
 from .executor import make_executor
 from .journal import Journal, _clean
@@ -180,17 +180,9 @@ def plot_convergence(result: StrategyResult, path: str | os.PathLike) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    save_figure(fig, path, dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def write_json_atomic(obj: Any, path: str | os.PathLike) -> None:
-    import json
-
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(_clean(obj), indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    write_json(path, _clean(obj))

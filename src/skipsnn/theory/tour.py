@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import save_figure, write_text
 from ..neuron import NeuronParams, jump, periodic_times, simulate_neuron
 from .approximate import approximate_period
 from .pathways import closed_form, count_pathways
@@ -23,12 +24,6 @@ from .response import conductance_interval, cutoff_period, response_rate
 NEURON = NeuronParams(a=0.0, tau_m=20.0, r_m=1.0, v_th=1.0, v_reset=0.0)
 PERIOD, G = 5.0, 10.0
 STAIRCASE_G = (6.0, 10.0, 14.0, 19.0)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def membrane_trace(trace, p: NeuronParams, dv: float, points_per_gap: int = 40):
@@ -87,10 +82,8 @@ def _figure(path: Path, summary: dict[str, Any]) -> None:
         title="response-rate staircase; dotted: cutoff period (gamma infinite beyond)",
     )
     ax2.legend(fontsize=8, loc="center right")
-    buf = path.with_name(path.name + ".tmp.png")
-    fig.savefig(buf, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
-    os.replace(buf, path)
 
 
 def theory_tour(out_dir: str | os.PathLike) -> dict[str, Any]:
@@ -184,5 +177,5 @@ def theory_tour(out_dir: str | os.PathLike) -> dict[str, Any]:
     lines.append(f"Figure: {fig_path}")
     summary["figure"] = str(fig_path)
     summary["text"] = "\n".join(lines)
-    _atomic_write(out / "theory_tour.json", json.dumps(summary, indent=2).encode())
+    write_text(out / "theory_tour.json", json.dumps(summary, indent=2))
     return summary

@@ -8,38 +8,28 @@ file or the new one, never half of one.
 from __future__ import annotations
 
 import json
-import os
 import random
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp_path)`` and move the result onto ``path`` atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+from .. import atomic
+from ..atomic import atomic_write  # noqa: F401  (used by the trainers and plots)
 
 
 def save_torch(obj: Any, path: Path) -> None:
-    atomic_write(path, lambda p: torch.save(obj, p))
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def write_json(obj: Any, path: Path) -> None:
-    atomic_write(path, lambda p: p.write_text(json.dumps(obj, indent=2) + "\n"))
+    atomic.write_json(path, obj)
 
 
 def write_jsonl(rows: list[dict], path: Path) -> None:
     """Rewrite a JSON-lines file from ``rows`` (the history kept in the checkpoint)."""
-    atomic_write(path, lambda p: p.write_text("".join(json.dumps(r) + "\n" for r in rows)))
+    atomic.write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def rng_states() -> dict[str, Any]:

@@ -1,0 +1,44 @@
+"""Files that appear whole or not at all.
+
+Every output file (configs, metrics, checkpoints, caches, plots) is written to a
+temporary file in the same folder and moved into place with `os.replace`, which is
+atomic on POSIX: a reader, or a resumed run, sees the old file or the new one, never
+half of one, and a killed process leaves no partial file under the real name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write(binary_file)`` on a temporary file, then move it onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2) + "\n")
+
+
+def save_figure(fig, path: str | os.PathLike, **savefig_kw: Any) -> None:
+    """Save a matplotlib figure as PNG atomically."""
+    atomic_write(path, lambda f: fig.savefig(f, format="png", **savefig_kw))
