@@ -130,12 +130,15 @@ class MMNDNet(nn.Module):
             s = spike_conv.avg_pool(s, pool)
         return s.flatten(1)
 
+    def skip_input(self, s: torch.Tensor, src: int, dst: int) -> torch.Tensor:
+        """Layer ``src``'s ``[N, C, H, W]`` spikes pooled to layer ``dst``'s size."""
+        _, h, w = self.shapes[dst]
+        return s if s.shape[-2:] == (h, w) else spike_conv.avg_pool(s, (h, w))
+
     def adapt(self, s: torch.Tensor, src: int, dst: int) -> torch.Tensor:
         """Skip current from layer ``src`` into ``dst`` for ``[N, C, H, W]`` spikes."""
-        _, h, w = self.shapes[dst]
-        if s.shape[-2:] != (h, w):
-            s = spike_conv.avg_pool(s, (h, w))
-        return spike_conv.conv2d(s, self.adapters[f"{src}->{dst}"].weight)
+        pooled = self.skip_input(s, src, dst)
+        return spike_conv.conv2d(pooled, self.adapters[f"{src}->{dst}"].weight)
 
     # -- forward -----------------------------------------------------------------------
 
@@ -143,12 +146,20 @@ class MMNDNet(nn.Module):
         """Spikes ``[T * B, C, H, W]`` of layer ``i`` from the outputs ``outs[0..i-1]``
         (each ``[T * B, ...]``, time-major): its convolution plus the skips into it, then
         the neuron dynamics over the ``t`` steps."""
+        skips = {s: self.skip_input(outs[s], s, i) for s, e in self.edges if e == i}
+        return self._layer([outs[i - 1]], skips, i, t)
+
+    def _layer(
+        self, conv_in: list[torch.Tensor], skips: dict[int, torch.Tensor], i: int, t: int
+    ) -> torch.Tensor:
+        """`layer_forward` on inputs handed over in containers that it empties as it goes,
+        so that each float tensor is freed once its (compressed) copy is saved."""
         cfg = self.cfg
         conv = self.convs[i - 1]
-        current = spike_conv.conv2d(outs[i - 1], conv.weight, conv.stride, conv.padding)
+        current = spike_conv.conv2d(conv_in.pop(), conv.weight, conv.stride, conv.padding)
         for s, e in self.edges:
-            if e == i:
-                current = current + self.adapt(outs[s], s, e)
+            if e == i:  # in place: no convolution keeps its output for the backward pass
+                current.add_(spike_conv.conv2d(skips.pop(s), self.adapters[f"{s}->{e}"].weight))
         spikes, _ = neuron.lif_multistep(
             current.reshape(t, -1, *current.shape[1:]),
             self.layer_params(i),
@@ -167,19 +178,21 @@ class MMNDNet(nn.Module):
                 f"got {list(x.shape)}"
             )
         b, t = x.shape[:2]
-        m = len(self.convs)
-        # Layer outputs flattened over time and batch: [T * B, C, H, W], channels-last.
-        outs = [time_major_channels_last(x)]
-        # The last layer reading each output; after it the float tensor can go (autograd
-        # keeps what it needs, compressed) unless the spikes are recorded.
-        last_use = {j: max([j + 1] + [e for s, e in self.edges if s == j]) for j in range(m)}
-        for i in range(1, m + 1):
-            outs.append(self.layer_forward(outs, i, t))
-            if not record:
-                for j, last in last_use.items():
-                    if last == i:
-                        outs[j] = None
-        features = self.readout_features(outs[-1])
+        # Each layer's output, [T * B, C, H, W] time-major and channels-last, lives only
+        # until the next convolution and its skips (pooled at once) have read it: autograd
+        # keeps compressed copies, so the peak holds about one layer's float tensors.
+        recorded = []
+        skips: dict[int, dict[int, torch.Tensor]] = {}  # dst -> {src: skip input}
+        prev = [time_major_channels_last(x)]
+        for i in range(len(self.convs) + 1):
+            if i > 0:
+                prev = [self._layer(prev, skips.pop(i, {}), i, t)]
+                if record:
+                    recorded.append(prev[0])
+            for s, e in self.edges:
+                if s == i:
+                    skips.setdefault(e, {})[s] = self.skip_input(prev[0], s, e)
+        features = self.readout_features(prev.pop())
         drive = spike_conv.linear(features, self.readout.weight, self.readout.bias)
         drive = drive.reshape(t, b, -1)
         beta = self.readout_decay()
@@ -192,7 +205,7 @@ class MMNDNet(nn.Module):
         logits = potential.mean(0)
         if not record:
             return logits
-        spikes = [o.reshape(t, b, *o.shape[1:]) for o in outs[1:]]
+        spikes = [o.reshape(t, b, *o.shape[1:]) for o in recorded]
         return Forward(logits, spikes, potential)
 
 

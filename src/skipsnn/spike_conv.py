@@ -10,8 +10,9 @@ are exactly 0 or 1, and the first layer's input holds small event counts. So:
   value is an integer in ``[0, 255]`` and converting back gives the **same bits** (so
   ``-0.0``, NaN, fractions and large counts keep the float tensor). The backward turns
   the saved bytes back into the same float tensor (same values, same strides) and calls
-  the kernels autograd would call (``aten.convolution_backward``; the matrix products of
-  ``addmm``'s backward), so gradients are bitwise those of plain autograd.
+  the kernels autograd would call (``aten.convolution_backward``, once per gradient so
+  that the rebuilt input is freed before the input's gradient is allocated; the matrix
+  products of ``addmm``'s backward), so gradients are bitwise those of plain autograd.
 - `avg_pool` is ``F.adaptive_avg_pool2d`` whose backward keeps only the input's shape
   and strides (the kernel reads nothing else), not its values.
 
@@ -76,11 +77,24 @@ class _Conv2d(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         saved, weight = ctx.saved_tensors
-        x = decompress(saved, ctx.dtype)
-        mask = [ctx.needs_input_grad[0], ctx.needs_input_grad[1], False]
-        gx, gw, _ = torch.ops.aten.convolution_backward(
-            grad, x, weight, None, ctx.stride, ctx.padding, [1, 1], False, [0, 0], 1, mask
-        )
+        args = (ctx.stride, ctx.padding, [1, 1], False, [0, 0], 1)
+        gx = gw = None
+        # One kernel call per gradient, the weight's first: the float input rebuilt for it
+        # is freed before the input's gradient (as large) is allocated.
+        if ctx.needs_input_grad[1]:
+            x = decompress(saved, ctx.dtype)
+            _, gw, _ = torch.ops.aten.convolution_backward(
+                grad, x, weight, None, *args, [False, True, False]
+            )
+            del x
+        if ctx.needs_input_grad[0]:
+            # The input's gradient reads only the input's geometry, not its values.
+            like = torch.empty_strided(
+                saved.shape, saved.stride(), dtype=ctx.dtype, device=saved.device
+            )
+            gx, _, _ = torch.ops.aten.convolution_backward(
+                grad, like, weight, None, *args, [True, False, False]
+            )
         return gx, gw, None, None
 
 
