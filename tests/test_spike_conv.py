@@ -134,6 +134,16 @@ def test_avg_pool_equals_autograd_bitwise_and_keeps_no_input(size):
     assert xr0.grad.stride() == xr1.grad.stride()
 
 
+def test_flatten_gives_the_gradient_in_the_layout_of_its_input():
+    x = torch.rand(3, 4, 5, 6).contiguous(memory_format=torch.channels_last).requires_grad_()
+    y = spike_conv.flatten(x)
+    assert torch.equal(y, x.detach().flatten(1))
+    g = torch.randn_like(y)
+    y.backward(g)
+    assert x.grad.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(x.grad, g.reshape(x.shape))
+
+
 def test_plain_functions_under_no_grad():
     x, w = spikes((2, 3, 5, 5), 8), torch.randn(4, 3, 3, 3, requires_grad=True)
     with torch.no_grad():
@@ -166,6 +176,7 @@ PLAIN_OPS = types.SimpleNamespace(
     conv2d=lambda x, w, stride=(1, 1), padding=(0, 0): F.conv2d(x, w, None, stride, padding),
     linear=F.linear,
     avg_pool=F.adaptive_avg_pool2d,
+    flatten=lambda x: x.flatten(1),
 )
 
 CONFIGS = {

@@ -128,7 +128,7 @@ class MMNDNet(nn.Module):
         pool = self.cfg.readout.pool
         if pool:
             s = spike_conv.avg_pool(s, pool)
-        return s.flatten(1)
+        return spike_conv.flatten(s)
 
     def skip_input(self, s: torch.Tensor, src: int, dst: int) -> torch.Tensor:
         """Layer ``src``'s ``[N, C, H, W]`` spikes pooled to layer ``dst``'s size."""

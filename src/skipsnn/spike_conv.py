@@ -159,3 +159,35 @@ def avg_pool(x: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
     if x.dim() != 4 or size == (1, 1) or not _tracked(x):
         return F.adaptive_avg_pool2d(x, size)
     return _AvgPool.apply(x, list(size))
+
+
+class _Flatten(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.shape, ctx.channels_last = x.shape, _channels_last(x)
+        return x.flatten(1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad.reshape(ctx.shape)
+        return g.contiguous(memory_format=torch.channels_last) if ctx.channels_last else g
+
+
+def _channels_last(x: torch.Tensor) -> bool:
+    return (
+        x.dim() == 4
+        and not x.is_contiguous()
+        and x.is_contiguous(memory_format=torch.channels_last)
+    )
+
+
+def flatten(x: torch.Tensor) -> torch.Tensor:
+    """``x.flatten(1)`` whose gradient comes back in ``x``'s layout (channels-last or not).
+
+    Autograd's gradient of a flattened channels-last tensor is contiguous; the LIF scan
+    that made the spikes would then copy it into its own layout inside its backward,
+    where its input gradient, its output gradient and its saved state are all alive.
+    """
+    if x.dim() != 4 or not _tracked(x) or not _channels_last(x):
+        return x.flatten(1)
+    return _Flatten.apply(x)
