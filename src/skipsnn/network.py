@@ -150,13 +150,23 @@ class MMNDNet(nn.Module):
         return self._layer([outs[i - 1]], skips, i, t)
 
     def _layer(
-        self, conv_in: list[torch.Tensor], skips: dict[int, torch.Tensor], i: int, t: int
+        self,
+        conv_in: list[torch.Tensor],
+        skips: dict[int, torch.Tensor],
+        i: int,
+        t: int,
+        frames: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """`layer_forward` on inputs handed over in containers that it empties as it goes,
-        so that each float tensor is freed once its (compressed) copy is saved."""
+        so that each float tensor is freed once its (compressed) copy is saved; ``frames``
+        (``[B, T, C, H, W]``) is what the first layer's input was copied from."""
         cfg = self.cfg
         conv = self.convs[i - 1]
-        current = spike_conv.conv2d(conv_in.pop(), conv.weight, conv.stride, conv.padding)
+        x = conv_in.pop()
+        # The first layer's input is a copy of the caller's frames: keep those instead.
+        source = (frames, time_major_channels_last) if i == 1 and frames is not None else None
+        current = spike_conv.conv2d(x, conv.weight, conv.stride, conv.padding, source)
+        del x
         for s, e in self.edges:
             if e == i:  # in place: no convolution keeps its output for the backward pass
                 current.add_(spike_conv.conv2d(skips.pop(s), self.adapters[f"{s}->{e}"].weight))
@@ -186,7 +196,7 @@ class MMNDNet(nn.Module):
         prev = [time_major_channels_last(x)]
         for i in range(len(self.convs) + 1):
             if i > 0:
-                prev = [self._layer(prev, skips.pop(i, {}), i, t)]
+                prev = [self._layer(prev, skips.pop(i, {}), i, t, x)]
                 if record:
                     recorded.append(prev[0])
             for s, e in self.edges:

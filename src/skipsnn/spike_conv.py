@@ -25,6 +25,8 @@ Memory kept per input element: 1 byte for binary spikes or counts <= 255 instead
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -69,9 +71,10 @@ def _tracked(*tensors: torch.Tensor) -> bool:
 
 class _Conv2d(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, stride, padding):
+    def forward(ctx, x, weight, stride, padding, source, rebuild):
         ctx.stride, ctx.padding, ctx.dtype = stride, padding, x.dtype
-        ctx.save_for_backward(compress(x), weight)
+        ctx.geometry, ctx.rebuild = (x.shape, x.stride()), rebuild
+        ctx.save_for_backward(compress(x) if source is None else source, weight)
         return F.conv2d(x, weight, None, stride, padding)
 
     @staticmethod
@@ -82,20 +85,18 @@ class _Conv2d(torch.autograd.Function):
         # One kernel call per gradient, the weight's first: the float input rebuilt for it
         # is freed before the input's gradient (as large) is allocated.
         if ctx.needs_input_grad[1]:
-            x = decompress(saved, ctx.dtype)
+            x = decompress(saved, ctx.dtype) if ctx.rebuild is None else ctx.rebuild(saved)
             _, gw, _ = torch.ops.aten.convolution_backward(
                 grad, x, weight, None, *args, [False, True, False]
             )
             del x
         if ctx.needs_input_grad[0]:
             # The input's gradient reads only the input's geometry, not its values.
-            like = torch.empty_strided(
-                saved.shape, saved.stride(), dtype=ctx.dtype, device=saved.device
-            )
+            like = torch.empty_strided(*ctx.geometry, dtype=ctx.dtype, device=saved.device)
             gx, _, _ = torch.ops.aten.convolution_backward(
                 grad, like, weight, None, *args, [True, False, False]
             )
-        return gx, gw, None, None
+        return gx, gw, None, None, None, None
 
 
 def conv2d(
@@ -103,11 +104,18 @@ def conv2d(
     weight: torch.Tensor,
     stride: tuple[int, int] = (1, 1),
     padding: tuple[int, int] = (0, 0),
+    source: tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]] | None = None,
 ) -> torch.Tensor:
-    """``F.conv2d(x, weight, None, stride, padding)`` saving ``x`` compressed if lossless."""
+    """``F.conv2d(x, weight, None, stride, padding)`` saving ``x`` compressed if lossless.
+
+    ``source=(y, rebuild)`` with ``rebuild(y)`` equal to ``x`` (same bits, same strides)
+    saves a reference to ``y`` instead: nothing at all while the caller holds ``y``, as
+    for a network's input frames, of which ``x`` is a re-laid-out copy.
+    """
     if not _tracked(x, weight):
         return F.conv2d(x, weight, None, stride, padding)
-    return _Conv2d.apply(x, weight, list(stride), list(padding))
+    y, rebuild = (None, None) if source is None else source
+    return _Conv2d.apply(x, weight, list(stride), list(padding), y, rebuild)
 
 
 class _Linear(torch.autograd.Function):
