@@ -173,7 +173,9 @@ def tiny(layers, skip, pool=None, **net):
 
 
 PLAIN_OPS = types.SimpleNamespace(
-    conv2d=lambda x, w, stride=(1, 1), padding=(0, 0): F.conv2d(x, w, None, stride, padding),
+    conv2d=lambda x, w, stride=(1, 1), padding=(0, 0), source=None: F.conv2d(
+        x, w, None, stride, padding
+    ),
     linear=F.linear,
     avg_pool=F.adaptive_avg_pool2d,
     flatten=lambda x: x.flatten(1),
