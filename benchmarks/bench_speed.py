@@ -47,8 +47,8 @@ from pathlib import Path
 
 FRAMEWORKS = (
     "skipsnn",
-    "skipsnn-cl",
-    "skipsnn-cl-h16",
+    "skipsnn-h16",
+    "skipsnn-autograd",
     "skipsnn-reference",
     "snntorch",
     "snntorch-layerwise",
@@ -305,6 +305,31 @@ def _maxrss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def use_plain_autograd_ops() -> None:
+    """`MMNDNet` with autograd's own conv2d / linear / pooling and the contiguous layout.
+
+    That is the network before `skipsnn.spike_conv` (which saves binary inputs as bytes
+    and pooled inputs not at all) and before channels-last became the default.
+    """
+    import types
+
+    import torch.nn.functional as F
+
+    from skipsnn import network
+
+    network.spike_conv = types.SimpleNamespace(
+        conv2d=lambda x, w, stride=(1, 1), padding=(0, 0), source=None: F.conv2d(
+            x, w, None, stride, padding
+        ),
+        linear=F.linear,
+        avg_pool=F.adaptive_avg_pool2d,
+        flatten=lambda s: s.flatten(1),
+    )
+    network.time_major_channels_last = lambda x: x.transpose(0, 1).reshape(
+        x.shape[0] * x.shape[1], *x.shape[2:]
+    )
+
+
 def worker(args) -> dict:
     import torch
 
@@ -315,10 +340,10 @@ def worker(args) -> dict:
         import skipsnn.neuron as neuron
 
         neuron.lif_multistep = neuron.lif_multistep_reference
+    if args.framework == "skipsnn-autograd":
+        use_plain_autograd_ops()
     if args.framework.startswith("skipsnn"):
         model = ref
-        if args.framework.startswith("skipsnn-cl"):  # channels-last convs (oneDNN's layout)
-            model.to(memory_format=torch.channels_last)
         if args.framework.endswith("-h16"):  # the membrane margin saved in float16
             os.environ["SKIPSNN_LIF_SAVE"] = "float16"
     elif args.framework.startswith("snntorch"):
@@ -470,7 +495,7 @@ def _environment(threads: int) -> dict:
 def available_frameworks() -> list[str]:
     import importlib.util
 
-    out = ["skipsnn", "skipsnn-cl", "skipsnn-cl-h16", "skipsnn-reference"]
+    out = ["skipsnn", "skipsnn-h16", "skipsnn-autograd", "skipsnn-reference"]
     if importlib.util.find_spec("snntorch"):
         out += ["snntorch", "snntorch-layerwise"]
     if importlib.util.find_spec("spikingjelly"):
