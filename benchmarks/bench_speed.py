@@ -17,6 +17,12 @@ one LIF dynamic per layer and no skips. Their snnTorch twins use ``snn.Leaky`` w
 weights scaled by ``R_m / tau_m`` and a bias ``a (1 - beta)``, which is the same
 discrete model; ``max|dlogit|`` in the output checks that they compute the same thing.
 
+skipsnn variants: ``skipsnn`` (defaults), ``skipsnn-h16`` (the scan's saved state in
+float16, ``SKIPSNN_LIF_SAVE=float16``), ``skipsnn-autograd`` (autograd's own conv2d,
+linear and pooling in the contiguous layout instead of `skipsnn.spike_conv` and
+channels-last: what the memory savings are measured against), ``skipsnn-reference``
+(``neuron.lif_multistep_reference`` instead of the fused scan).
+
 Every (network, T, framework) runs in two fresh subprocesses. One times a warm-up step
 and then ``--repeats`` training steps and forward passes, keeping the minimum (the
 machine is shared, and the minimum is the least disturbed run). The other runs a single

@@ -20,6 +20,10 @@ linear layer on the (optionally pooled) spikes of layer ``m``::
 and the loss is cross-entropy on ``logits``. There is no delay between layers, so the
 network is evaluated one layer at a time over all steps: each convolution runs on the
 whole ``[T * B, C, H, W]`` block and `neuron.lif_multistep` runs the dynamics over time.
+That block is laid out channels-last (oneDNN's own layout), and the convolutions, skip
+adapters, pooling and readout go through `spike_conv`, which computes the same numbers as
+autograd's own functions but keeps binary spike inputs as bytes (and pooled inputs not at
+all) for the backward pass; each layer's float output is dropped after its last reader.
 """
 
 from __future__ import annotations
