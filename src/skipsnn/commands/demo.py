@@ -18,7 +18,7 @@ from pathlib import Path
 from ._common import add_json_flag, emit
 
 # Small enough for about ten minutes on two cores, large enough for the GP to matter.
-DEMO_SEARCH = ("--budget-v", "4", "--budget-w", "3", "--trial-epochs", "3")
+DEMO_SEARCH = ("--budget-v", "8", "--budget-w", "6", "--trial-epochs", "3")
 
 
 def _demo(args) -> int:
