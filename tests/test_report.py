@@ -42,3 +42,23 @@ def test_cli_report_missing_dir_exits_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "does not exist" in err and "Traceback" not in err
     assert not (tmp_path / "r.md").exists()
+
+
+def test_search_folder_shows_best_value_and_plot_folder_is_not_a_run(tmp_path):
+    search = tmp_path / "search"
+    search.mkdir()
+    best = {
+        "strategy": "dual",
+        "objective": "validation loss",
+        "best": {"architecture": {"n_layers": 2}, "val_loss": 0.25},
+        "final": {"test_accuracy": 0.9},
+    }
+    (search / "best.json").write_text(json.dumps(best))
+    plots = tmp_path / "theory"
+    plots.mkdir()
+    fig = plt.figure()
+    fig.savefig(plots / "tour.png")
+    plt.close(fig)
+    text = build_report([search, plots], tmp_path / "r.md")
+    assert "best: 0.25 with n_layers=2" in text and "test accuracy: 0.9" in text
+    assert "## theory (plots)" in text and "| theory |" not in text

@@ -62,13 +62,14 @@ def describe_run(run_dir: Path) -> dict:
         raise SkipSNNError(
             f"{run_dir} holds no skipsnn results (no metrics.json, best.json, tables or plots)"
         )
-    kind = (
-        "search"
-        if (run_dir / "best.json").exists()
-        else "reproduction"
-        if tables
-        else "training run"
-    )
+    if (run_dir / "best.json").exists():
+        kind = "search"
+    elif tables:
+        kind = "reproduction"
+    elif (run_dir / "metrics.json").exists():
+        kind = "training run"
+    else:
+        kind = "plots"
     return {"dir": run_dir, "kind": kind, "metrics": metrics, "tables": tables, "plots": plots}
 
 
@@ -91,7 +92,16 @@ def build_report(run_dirs: list[Path], out_file: Path, title: str = "skipsnn rep
         lines += [f"## {r['dir'].name} ({r['kind']})", ""]
         if r["kind"] == "search":
             m = r["metrics"]
-            lines += [f"- best objective: {_fmt(m.get('objective'))}", ""]
+            best = m.get("best") or {}
+            arch = ", ".join(f"{k}={v}" for k, v in (best.get("architecture") or {}).items())
+            lines += [
+                f"- {m.get('strategy', '?')} search, objective: {m.get('objective', '?')}",
+                f"- best: {_fmt(best.get('val_loss'))} with {arch or '?'}",
+            ]
+            final = m.get("final") or {}
+            if final.get("test_accuracy") is not None:
+                lines.append(f"- final model test accuracy: {_fmt(final['test_accuracy'])}")
+            lines.append("")
         for t in r["tables"]:
             lines += [t.read_text().strip(), ""]
         for p in r["plots"]:
