@@ -282,7 +282,15 @@ def test_tiny_end_to_end_run_beats_chance_and_writes_outputs(tmp_path, bars):
     assert m["method"] == "stdp"
     assert m["test_accuracy"] > 0.6  # chance is 1/3
     assert m["n_val"] == 6 and m["n_unlabelled_stdp"] == 30 and m["n_train"] == 15
-    for name in ("config.yaml", "metrics.json", "metrics.jsonl", "checkpoint.pt", "kernels.png"):
+    for name in (
+        "config.yaml",
+        "metrics.json",
+        "metrics.jsonl",
+        "checkpoint.pt",
+        "kernels.png",
+        "confusion.png",
+        "raster.png",
+    ):
         assert (tmp_path / "run" / name).exists(), name
     for key in (
         "test_accuracy",

@@ -71,7 +71,7 @@ from ..network import build_network
 from ..neuron import LIFParams, lif_step
 from . import checkpoint as ckpt
 from .checkpoint import atomic_write
-from .metrics import direction_pairs, pair_accuracy
+from .metrics import confusion_matrix, direction_pairs, pair_accuracy
 from .readout import fit_readout, pooled_counts
 
 COMPETITIONS = ("wta", "none")
@@ -707,7 +707,17 @@ def train_stdp(
         "stdp_phase_reused": reused,
     }
     if out is not None:
+        from .plots import plot_confusion, plot_raster
+
         plot_kernels(net.convs[0].weight, out / "kernels.png", (opts.rule.w_min, opts.rule.w_max))
+        # The same plots as a BPTT run: the test confusion matrix and one test raster.
+        pred = np.asarray(scores).argmax(1)
+        matrix = confusion_matrix(pred, y_test, len(classes))
+        title = f"STDP + readout, test accuracy {100 * metrics['test_accuracy']:.1f}%"
+        plot_confusion(matrix, classes, out / "confusion.png", title)
+        spikes = run_layers(net, x_test[:1], thetas, opts.rule, m, opts.binarize_input)
+        label = classes[int(y_test[0])]
+        plot_raster([s[:, 0] for s in spikes[1:]], out / "raster.png", f"test sample 0 ({label})")
         ckpt.write_json(metrics, out / "metrics.json")
     metrics["wall_seconds"] = time.perf_counter() - t0
     return metrics
