@@ -36,7 +36,7 @@ from ..network import MMNDNet, build_network, calibrate_rates
 from . import checkpoint as ckpt
 from .metrics import accuracy, confusion_matrix, direction_pairs, pair_accuracy
 
-CHECKPOINT = "checkpoint.pt"
+CHECKPOINT = ckpt.CHECKPOINT
 
 
 class Split(NamedTuple):
@@ -174,16 +174,9 @@ def make_scheduler(opt: torch.optim.Optimizer, cfg: Config) -> torch.optim.lr_sc
 
 def _check_run_dir(out: Path, cfg: Config, resume: bool) -> dict | None:
     """The checkpoint to resume from (None: start afresh); refuse to clobber a run."""
-    path = out / CHECKPOINT
-    if not path.exists():
-        if (out / "metrics.json").exists() and not resume:
-            raise ConfigError(f"{out} already holds a finished run; choose a new --out folder")
+    state = ckpt.existing_checkpoint(out, resume)
+    if state is None:
         return None
-    if not resume:
-        raise ConfigError(
-            f"{out} already holds a run; pass --resume to continue it or choose a new folder"
-        )
-    state = ckpt.load_checkpoint(path)
     saved = Config.from_dict(state["config"])
     if saved.replace(train={"epochs": cfg.train.epochs}) != cfg:
         raise ConfigError(

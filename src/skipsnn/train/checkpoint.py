@@ -17,6 +17,7 @@ import torch
 
 from .. import atomic
 from ..atomic import atomic_write  # noqa: F401  (used by the trainers and plots)
+from ..errors import ConfigError
 
 
 def save_torch(obj: Any, path: Path) -> None:
@@ -57,3 +58,24 @@ def seed_everything(seed: int) -> None:
 def load_checkpoint(path: Path) -> dict[str, Any]:
     # The checkpoint holds numpy RNG state and python objects we wrote ourselves.
     return torch.load(path, weights_only=False)
+
+
+CHECKPOINT = "checkpoint.pt"
+
+
+def existing_checkpoint(out: Path, resume: bool) -> dict[str, Any] | None:
+    """The checkpoint in run folder ``out`` to continue from, or None to start afresh.
+
+    Refuses to clobber: a folder with a finished run, or with a checkpoint when
+    ``resume`` is not asked for, raises `ConfigError`.
+    """
+    path = out / CHECKPOINT
+    if not path.exists():
+        if (out / "metrics.json").exists() and not resume:
+            raise ConfigError(f"{out} already holds a finished run; choose a new --out folder")
+        return None
+    if not resume:
+        raise ConfigError(
+            f"{out} already holds a run; pass --resume to continue it or choose a new folder"
+        )
+    return load_checkpoint(path)

@@ -477,23 +477,16 @@ def plot_kernels(weight: torch.Tensor, path: Path, w_range: tuple[float, float])
     plt.close(fig)
 
 
-CHECKPOINT = "checkpoint.pt"
+CHECKPOINT = ckpt.CHECKPOINT
 
 
 def _resume_state(out: Path, cfg, resume: bool) -> dict | None:
     """The checkpoint to continue from (None: start afresh); refuse to clobber a run."""
-    path = out / CHECKPOINT
-    if not path.exists():
-        if (out / "metrics.json").exists() and not resume:
-            raise ConfigError(f"{out} already holds a finished run; choose a new --out folder")
+    state = ckpt.existing_checkpoint(out, resume)
+    if state is None:
         return None
-    if not resume:
-        raise ConfigError(
-            f"{out} already holds a run; pass --resume to continue it or choose a new folder"
-        )
-    state = ckpt.load_checkpoint(path)
     if state.get("method") != "stdp":
-        raise ConfigError(f"{path} is not an STDP checkpoint")
+        raise ConfigError(f"{out / CHECKPOINT} is not an STDP checkpoint")
     if state["config"] != cfg.to_dict():
         raise ConfigError(
             f"the config differs from the one the run in {out} was started with; "
