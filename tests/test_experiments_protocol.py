@@ -1,6 +1,7 @@
 import json
 from types import SimpleNamespace
 
+import pytest
 import torch
 
 from skipsnn.config import default_config
@@ -103,3 +104,18 @@ def test_equal_budget_and_pathway_order(tmp_path):
     p = [row["pathways"] for row in rows]
     assert p[0] < p[1] and p[0] < p[2] < p[3]
     assert "memory pathways" in (tmp_path / "ablation.md").read_text()
+
+
+def test_cli_rejects_bad_fractions_and_methods(tmp_path, capsys):
+    from skipsnn.cli import main
+
+    out = tmp_path / "t3"
+    assert (
+        main(["reproduce", "table3", "--fractions", "1.5", "--seeds", "1", "--out", str(out)]) == 2
+    )
+    assert "label fractions must lie in (0, 1]" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # argparse's own usage error
+        main(["reproduce", "table3", "--methods", "sgd", "--out", str(out)])
+    assert e.value.code == 2
+    assert "--methods: must list some of bptt, stdp" in capsys.readouterr().err
+    assert not out.exists()

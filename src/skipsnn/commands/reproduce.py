@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from ..config import DATASETS, METHODS
-from ..errors import ConfigError
 from ._common import add_json_flag, emit
 
 
@@ -13,14 +13,14 @@ def _floats(text: str) -> list[float]:
     try:
         return [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ConfigError(f"--fractions must be comma-separated numbers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be comma-separated numbers, got {text!r}") from None
 
 
 def _methods(text: str) -> list[str]:
     ms = [m.strip() for m in text.split(",") if m.strip()]
     bad = [m for m in ms if m not in METHODS]
     if bad or not ms:
-        raise ConfigError(f"--methods must list some of {', '.join(METHODS)}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must list some of {', '.join(METHODS)}, got {text!r}")
     return ms
 
 
