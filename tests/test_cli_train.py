@@ -172,13 +172,3 @@ def test_method_stdp_dispatches_to_train_stdp(tmp_path, monkeypatch, capsys):
     assert main(argv) == 0
     assert calls == [("stdp", 0.3, out, False)]
     assert json.loads(capsys.readouterr().out)["method"] == "stdp"
-
-
-def test_method_stdp_without_the_module_exits_2(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "skipsnn.train.stdp", None)  # as if not installed
-    cfg = write_cfg(tmp_path / "c.yaml")
-    assert (
-        main(["train", "--config", str(cfg), "--method", "stdp", "--out", str(tmp_path / "s")]) == 2
-    )
-    assert "STDP training is not available" in capsys.readouterr().err
-    assert not (tmp_path / "s").exists()

@@ -175,3 +175,12 @@ def test_shipped_config_files_equal_the_dataset_defaults(name):
     path = Path(__file__).resolve().parents[1] / "configs" / f"{name}.yaml"
     assert Config.load(path) == default_config(name)
     assert default_config(name).dataset.name == name
+
+
+def test_replace_merges_nested_sections():
+    from skipsnn.config import default_config
+
+    cfg = default_config("gestures").replace(network={"readout": {"tau_m": 4.0}})
+    cfg = cfg.replace(network={"readout": {"pool": 2}})
+    assert (cfg.network.readout.tau_m, cfg.network.readout.pool) == (4.0, 2)
+    assert cfg.network.skip.l_end == default_config("gestures").network.skip.l_end

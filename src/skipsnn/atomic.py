@@ -9,6 +9,7 @@ half of one, and a killed process leaves no partial file under the real name.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -35,8 +36,22 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write(path, lambda f: f.write(text.encode()))
 
 
+def jsonable(x: Any) -> Any:
+    """``x`` with non-finite floats as None, tuples as lists, numpy/torch values as Python's,
+    so that the JSON written is valid (``json.dumps`` would write a bare ``NaN``)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [jsonable(v) for v in x]
+    if hasattr(x, "tolist"):
+        return jsonable(x.tolist())
+    return x
+
+
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    write_text(path, json.dumps(obj, indent=2) + "\n")
+    write_text(path, json.dumps(jsonable(obj), indent=2) + "\n")
 
 
 def save_figure(fig, path: str | os.PathLike, **savefig_kw: Any) -> None:

@@ -14,8 +14,7 @@ import sys
 from . import __version__
 from .errors import SkipSNNError
 
-# Command modules, in the order `skipsnn --help` lists them. A module that is not
-# present yet is simply left out, so the command grows with the package.
+# Command modules, in the order `skipsnn --help` lists them.
 COMMAND_MODULES = ("theory", "data", "train", "search", "reproduce", "report", "demo")
 
 
@@ -35,13 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"skipsnn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f".commands.{name}", __package__)
-        except ModuleNotFoundError as e:
-            if e.name == f"{__package__}.commands.{name}":
-                continue
-            raise
-        module.register(sub)
+        importlib.import_module(f".commands.{name}", __package__).register(sub)
     return parser
 
 

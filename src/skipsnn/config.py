@@ -36,7 +36,7 @@ import yaml
 
 from .atomic import write_text
 from .errors import ConfigError, ParameterError
-from .neuron import NeuronParams, validate_params
+from .neuron import Dynamic, NeuronParams, validate_params
 from .surrogate import SURROGATES
 
 DATASETS = ("gestures", "digits", "dvsgesture", "ncaltech101")
@@ -214,16 +214,16 @@ class Config:
         write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
 
     def replace(self, **sections: Any) -> Config:
-        """A validated copy with some keys changed: ``cfg.replace(train={"epochs": 2})``."""
+        """A validated copy with some keys changed: ``cfg.replace(train={"epochs": 2})``.
+
+        Mappings merge at every depth (``network={"skip": {"n_skip": 2}}`` keeps the
+        other skip keys); anything else, lists included, is replaced whole.
+        """
         d = self.to_dict()
-        for section, values in sections.items():
+        for section in sections:
             if section not in d:
                 raise ConfigError(f"unknown config section {section!r}")
-            if isinstance(d[section], dict) and isinstance(values, dict):
-                d[section] = {**d[section], **values}
-            else:
-                d[section] = values
-        return Config.from_dict(d)
+        return Config.from_dict(_merge(d, sections))
 
     # -- architecture helpers for the search -------------------------------------------
 
@@ -336,13 +336,14 @@ class Config:
         return self
 
 
-class DynamicConfigT(typing.NamedTuple):
-    a: float
-    tau_m: float
-    r_m: float
+def _merge(base: dict, changes: dict) -> dict:
+    out = dict(base)
+    for k, v in changes.items():
+        out[k] = _merge(out[k], v) if isinstance(out.get(k), dict) and isinstance(v, dict) else v
+    return out
 
 
-def spread_dynamics(dynamics: typing.Sequence[DynamicConfig], n: int) -> list[DynamicConfigT]:
+def spread_dynamics(dynamics: typing.Sequence[DynamicConfig], n: int) -> list[Dynamic]:
     """``n`` dynamics between the extremes (by ``tau_m``) of ``dynamics``.
 
     ``tau_m`` and the gain ``R_m / tau_m`` are spaced geometrically, ``a`` linearly;
@@ -358,7 +359,7 @@ def spread_dynamics(dynamics: typing.Sequence[DynamicConfig], n: int) -> list[Dy
         tau = lo.tau_m * (hi.tau_m / lo.tau_m) ** f
         g_lo, g_hi = lo.r_m / lo.tau_m, hi.r_m / hi.tau_m
         gain = g_lo * (g_hi / g_lo) ** f
-        out.append(DynamicConfigT(lo.a + (hi.a - lo.a) * f, tau, gain * tau))
+        out.append(Dynamic(lo.a + (hi.a - lo.a) * f, tau, gain * tau))
     return out
 
 

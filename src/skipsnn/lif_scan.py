@@ -447,7 +447,8 @@ def _forward_torch(x, a, decay, gain, v0, v_th, v_reset, save):
     v = v0.detach().to(x.dtype).expand(state).clone(memory_format=torch.contiguous_format)
     s = torch.empty_like(x)
     h = None if save is None else torch.empty_like(x, dtype=save)
-    h_full = h if save == x.dtype else torch.empty(state, dtype=x.dtype, device=x.device)
+    # Without a saved state (no grad) nothing is written to h_full.
+    h_full = h if save in (None, x.dtype) else torch.empty(state, dtype=x.dtype, device=x.device)
     zero_a = not bool(a.any())
     mask = torch.empty(state, dtype=torch.bool, device=x.device)
     for t in range(x.shape[0]):

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from tqdm import tqdm
 
+from ..atomic import save_figure, write_json, write_text
 from ..config import Config, default_config
 from ..errors import ConfigError
 from ..network import count_params
@@ -51,8 +51,10 @@ def _run_cell(
         return json.loads(done.read_text())
     try:
         return train_fn(cfg, run_dir, data, progress)
-    except (ArithmeticError, RuntimeError) as e:  # a diverged run is a result, not a crash
-        return {"test_accuracy": None, "error": f"{type(e).__name__}: {e}"}
+    except (ArithmeticError, RuntimeError) as e:  # one failed cell does not stop the grid
+        error = f"{type(e).__name__}: {e}"
+        tqdm.write(f"skipsnn: {run_dir} failed ({error}); recorded as failed, going on")
+        return {"test_accuracy": None, "error": error}
 
 
 def _fraction_tag(f: float) -> str:
@@ -101,10 +103,9 @@ def table3(
                 **({"error": r["error"]} if "error" in r else {}),
             }
         )
-    out.mkdir(parents=True, exist_ok=True)
     md = table3_markdown(name, results, fractions)
-    (out / "table3.md").write_text(md)
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    write_text(out / "table3.md", md)
+    write_json(out / "results.json", results)
     plot_accuracy_vs_fraction(name, results, out / "accuracy_vs_labels.png")
     return {"table": md, "results": results}
 
@@ -150,7 +151,7 @@ def plot_accuracy_vs_fraction(dataset: str, results: list[dict], path: Path) -> 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -173,16 +174,13 @@ VARIANTS = (
 )
 
 
-def _params(cfg: Config, input_shape, n_classes) -> int:
-    return count_params(cfg, input_shape, n_classes)
-
-
 def variant_config(base: Config, v: Variant) -> Config:
     """The base config changed to the variant's dynamics and skips (architecture otherwise equal).
 
-    Homogeneous networks use one dynamic, the geometric middle of the base's time
-    constants; heterogeneous ones keep the base's dynamics (at least two). With skips the
-    base's skip rule is kept, or one skip from the input to layer 2 is added.
+    Homogeneous networks use one dynamic, the middle of the base's (tau_m and the gain
+    R_m/tau_m geometric, a linear; `config.spread_dynamics`); heterogeneous ones keep the
+    base's dynamics (at least two). With skips the base's skip rule is kept, or one skip
+    from the input to layer 2 is added.
     """
     net = base.network
     m = len(net.layers)
@@ -192,15 +190,9 @@ def variant_config(base: Config, v: Variant) -> Config:
         skip = (s.n_skip, s.l_start, s.l_end) if s.n_skip > 0 else (1, 0, min(2, m))
     else:
         skip = (0, 0, 0)
-    cfg = base.with_architecture(m, hetero, *skip)
-    if hetero == 1:
-        taus = [d.tau_m for d in net.dynamics]
-        gains = [d.r_m / d.tau_m for d in net.dynamics]
-        tau = math.exp(sum(map(math.log, taus)) / len(taus))
-        gain = math.exp(sum(map(math.log, gains)) / len(gains))
-        a = sum(d.a for d in net.dynamics) / len(net.dynamics)
-        cfg = cfg.with_dynamics([(a, tau, gain * tau)])
-    return cfg
+    # with_architecture spreads a new number of dynamics between the base's extremes;
+    # one dynamic is their geometric middle.
+    return base.with_architecture(m, hetero, *skip)
 
 
 def match_budget(cfg: Config, target: int, input_shape, n_classes) -> Config:
@@ -210,12 +202,12 @@ def match_budget(cfg: Config, target: int, input_shape, n_classes) -> Config:
     pathways rather than size.
     """
     layers = [dataclasses.asdict(layer) for layer in cfg.network.layers]
-    best, best_gap = cfg, abs(_params(cfg, input_shape, n_classes) - target)
+    best, best_gap = cfg, abs(count_params(cfg, input_shape, n_classes) - target)
     c0 = layers[-1]["channels"]
     for c in range(max(cfg.network.n_dynamic, c0 // 2), 2 * c0 + 1):
         layers[-1]["channels"] = c
         cand = cfg.replace(network={"layers": [dict(x) for x in layers]})
-        gap = abs(_params(cand, input_shape, n_classes) - target)
+        gap = abs(count_params(cand, input_shape, n_classes) - target)
         if gap < best_gap:
             best, best_gap = cand, gap
     return best
@@ -238,7 +230,7 @@ def ablation(
     input_shape = tuple(int(v) for v in train_set.x.shape[2:])
     n_classes = len(train_set.classes)
     configs = [variant_config(cfg, v) for v in VARIANTS]
-    budget = max(_params(c, input_shape, n_classes) for c in configs)
+    budget = max(count_params(c, input_shape, n_classes) for c in configs)
     configs = [match_budget(c, budget, input_shape, n_classes) for c in configs]
 
     rows = []
@@ -260,7 +252,7 @@ def ablation(
                 "variant": v.name,
                 "n_dynamic": net.n_dynamic,
                 "skips": [list(e) for e in c.skip_edges()],
-                "params": _params(c, input_shape, n_classes),
+                "params": count_params(c, input_shape, n_classes),
                 "pathways": pathways,
                 "accuracy_mean": mean,
                 "accuracy_std": std,
@@ -268,10 +260,9 @@ def ablation(
                 "failed": len(results[v.name]) - n,
             }
         )
-    out.mkdir(parents=True, exist_ok=True)
     md = ablation_markdown(cfg.dataset.name, rows)
-    (out / "ablation.md").write_text(md)
-    (out / "results.json").write_text(json.dumps(rows, indent=2))
+    write_text(out / "ablation.md", md)
+    write_json(out / "results.json", rows)
     plot_ablation(rows, out / "accuracy_vs_pathways.png")
     return {"table": md, "rows": rows}
 
@@ -318,7 +309,7 @@ def plot_ablation(rows: list[dict], path: Path) -> None:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path, dpi=120)
     plt.close(fig)
 
 
@@ -326,6 +317,6 @@ def base_config(
     dataset: str, config_file: Path | None, root: str | None, epochs: int | None
 ) -> Config:
     cfg = Config.load(config_file) if config_file else default_config(dataset)
-    ds = {"name": dataset, **({"root": root} if root else {})}
-    tr = {"epochs": epochs} if epochs else {}
+    ds = {"name": dataset, **({"root": root} if root is not None else {})}
+    tr = {"epochs": epochs} if epochs is not None else {}
     return cfg.replace(dataset=ds, train=tr)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from ..config import Config, skip_feasible
 from ..errors import SkipSNNError
 from ..neuron import NeuronParams
+from ..theory.response import cutoff_period as theory_cutoff
 from .settings import SearchSettings
 from .space import Param, Space
 
@@ -42,19 +43,8 @@ V_NAMES = ("n_layers", "n_dynamic", "n_skip", "l_start", "l_end")
 def cutoff_period(
     a: float, tau_m: float, r_m: float, g: float, v_th: float, v_reset: float
 ) -> float:
-    """Lemma 3's cutoff period ``T_c``: inf when every period fires, nan for a tonic neuron.
-
-    Uses the theory package's `cutoff_period` when it is there, else the same formula.
-    """
-    try:
-        from ..theory.response import cutoff_period as theory_cutoff
-    except ImportError:  # theory package absent: the closed form directly
-        if a > v_th:
-            return math.nan
-        dv = r_m * g / tau_m
-        if dv >= v_th - a:
-            return math.inf
-        return 0.0 if dv <= 0 else tau_m * math.log((v_th - a) / (v_th - a - dv))
+    """Lemma 3's cutoff period ``T_c`` (`skipsnn.theory.response.cutoff_period`) as a
+    number: inf when every period fires, nan for a tonic or invalid neuron."""
     try:
         tc = theory_cutoff(g, NeuronParams(a, tau_m, r_m, v_th, v_reset))
     except SkipSNNError:  # tonic or invalid: no cutoff period

@@ -351,7 +351,7 @@ def approximate_period(
     )
     closest = sorted(plans, key=lambda pl: (err[pl], pl.tonic, pl.layers, pl.kind, pl.args))
     best: tuple[float, PeriodNetwork, float, Plan] | None = None
-    for plan in within[:MAX_VERIFIED] + closest[:3]:
+    for plan in dict.fromkeys(within[:MAX_VERIFIED] + closest[:3]):
         try:
             net = build(plan, base, t_in)
         except ParameterError:  # a Lemma 1 interval collapsed for this base neuron

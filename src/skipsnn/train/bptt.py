@@ -215,7 +215,9 @@ def run_training(
     """
     cfg = cfg.validate()
     if cfg.train.method == "stdp":
-        return _run_stdp(cfg, out_dir, resume=resume, progress=progress, data=data)
+        from .stdp import train_stdp
+
+        return train_stdp(cfg, out_dir, resume=resume, progress=progress, data=data)
     tr = cfg.train
     torch.set_num_threads(tr.num_threads)
     out = Path(out_dir) if out_dir is not None else None
@@ -376,16 +378,6 @@ def score_test_set(
         plot_raster([s[:, 0] for s in fw.spikes], out / "raster.png", f"test sample 0 ({label})")
         result["confusion_matrix"] = matrix.tolist()
     return result
-
-
-def _run_stdp(cfg: Config, out_dir, **kw) -> dict[str, Any]:
-    try:
-        from .stdp import train_stdp
-    except ModuleNotFoundError as e:
-        if e.name and e.name.endswith("train.stdp"):
-            raise ConfigError("STDP training is not available in this installation") from None
-        raise
-    return train_stdp(cfg, out_dir, **kw)
 
 
 # ---------------------------------------------------------------------------------------
