@@ -27,13 +27,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import torch
 
 from .errors import ParameterError
 from .surrogate import heaviside
+
+if TYPE_CHECKING:  # torch is imported where it is used: the theory lab and CLI help stay light
+    import torch
 
 # ---------------------------------------------------------------------------------------
 # Parameters
@@ -102,7 +104,7 @@ class LIFParams(NamedTuple):
 
     def decay(self, dt: float) -> torch.Tensor:
         """Per-step decay factor ``exp(-dt / tau_m)``."""
-        return torch.exp(-dt / self.tau_m)
+        return (-dt / self.tau_m).exp()
 
     def gain(self) -> torch.Tensor:
         """Input gain ``R_m / tau_m`` (potential per unit conductance)."""
@@ -132,6 +134,8 @@ def channel_params(
     dynamic ``i``. The tensors get ``trailing_dims`` singleton dimensions so they broadcast
     against ``[B, C, H, W]`` (``trailing_dims=2``) or ``[B, N]`` (``trailing_dims=0``).
     """
+    import torch
+
     dyns = [Dynamic(*d) for d in dynamics]
     for d in dyns:
         validate_params(NeuronParams(d.a, d.tau_m, d.r_m, v_th, v_reset))
@@ -169,7 +173,7 @@ def lif_step(
 
 def initial_state(x_like: torch.Tensor, p: LIFParams) -> torch.Tensor:
     """Membrane potential before the first step: ``v_reset`` everywhere."""
-    return torch.full_like(x_like, p.v_reset)
+    return x_like.new_full(x_like.shape, p.v_reset)
 
 
 def lif_multistep_reference(
@@ -190,11 +194,19 @@ def lif_multistep_reference(
     for x in x_seq:
         s, v = lif_step(x, v, p, dt, surrogate, width)
         out.append(s)
+    import torch
+
     return torch.stack(out), v
 
 
-# The networks call this name; a fused implementation may replace the reference here.
-from .lif_scan import lif_scan as lif_multistep  # noqa: E402, F401, I001 (fused, same numbers)
+# The networks call `neuron.lif_multistep`: the fused implementation (same numbers as the
+# reference), looked up on first use so that importing this module does not import torch.
+def __getattr__(name: str):
+    if name == "lif_multistep":
+        from .lif_scan import lif_scan
+
+        return lif_scan
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------------------

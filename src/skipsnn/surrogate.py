@@ -9,11 +9,14 @@ Backward, with width ``w`` (larger ``w`` = sharper):
 
 from __future__ import annotations
 
+import functools
 import math
-
-import torch
+from typing import TYPE_CHECKING
 
 from .errors import ParameterError
+
+if TYPE_CHECKING:  # torch is imported on first use, so `import skipsnn.config` stays light
+    import torch
 
 SURROGATES = ("fast_sigmoid", "arctan")
 
@@ -27,21 +30,27 @@ def surrogate_grad(x: torch.Tensor, kind: str, width: float) -> torch.Tensor:
     raise ParameterError(f"unknown surrogate {kind!r}; choose one of {', '.join(SURROGATES)}")
 
 
-class _Heaviside(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, kind, width):
-        ctx.save_for_backward(x)
-        ctx.kind, ctx.width = kind, width
-        return (x >= 0).to(x.dtype)
+@functools.cache
+def _heaviside_function():
+    import torch
 
-    @staticmethod
-    def backward(ctx, grad_out):
-        (x,) = ctx.saved_tensors
-        return grad_out * surrogate_grad(x, ctx.kind, ctx.width), None, None
+    class _Heaviside(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, kind, width):
+            ctx.save_for_backward(x)
+            ctx.kind, ctx.width = kind, width
+            return (x >= 0).to(x.dtype)
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            (x,) = ctx.saved_tensors
+            return grad_out * surrogate_grad(x, ctx.kind, ctx.width), None, None
+
+    return _Heaviside
 
 
 def heaviside(x: torch.Tensor, kind: str = "fast_sigmoid", width: float = 10.0) -> torch.Tensor:
     """Spike function: exact step forward, surrogate derivative backward."""
     if kind not in SURROGATES:
         raise ParameterError(f"unknown surrogate {kind!r}; choose one of {', '.join(SURROGATES)}")
-    return _Heaviside.apply(x, kind, float(width))
+    return _heaviside_function().apply(x, kind, float(width))

@@ -2,43 +2,50 @@
 
 The one call most code needs is `load_frames`, which returns a dataset split as a
 `FramedDataset` of ``uint8 [N, T, 2, H, W]`` event-count frames, cached on disk.
+
+The names below are loaded from their submodules on first use, so that reading an
+event file (``skipsnn data inspect``) does not import torch.
 """
 
-from .catalog import DATASETS, DatasetInfo, get_dataset_info, synthetic_events
-from .datasets import DVSGesture, NCaltech101
-from .events import EVENT_DTYPE, make_events, summarize
-from .framing import FramedDataset, frame_events, load_frames
-from .readers import (
-    detect_format,
-    inspect_file,
-    read_aedat31,
-    read_events,
-    read_gesture_labels,
-    read_nmnist,
-    read_tonic_gesture_npy,
-)
-from .splits import stratified_fraction, train_val_split
+from __future__ import annotations
 
-__all__ = [
-    "DATASETS",
-    "EVENT_DTYPE",
-    "DVSGesture",
-    "DatasetInfo",
-    "FramedDataset",
-    "NCaltech101",
-    "detect_format",
-    "frame_events",
-    "get_dataset_info",
-    "inspect_file",
-    "load_frames",
-    "make_events",
-    "read_aedat31",
-    "read_events",
-    "read_gesture_labels",
-    "read_nmnist",
-    "read_tonic_gesture_npy",
-    "stratified_fraction",
-    "summarize",
-    "synthetic_events",
-    "train_val_split",
-]
+import importlib
+
+_EXPORTS = {
+    "DATASETS": "catalog",
+    "DatasetInfo": "catalog",
+    "get_dataset_info": "catalog",
+    "synthetic_events": "catalog",
+    "DVSGesture": "datasets",
+    "NCaltech101": "datasets",
+    "EVENT_DTYPE": "events",
+    "make_events": "events",
+    "summarize": "events",
+    "FramedDataset": "framing",
+    "frame_events": "framing",
+    "load_frames": "framing",
+    "detect_format": "readers",
+    "inspect_file": "readers",
+    "read_aedat31": "readers",
+    "read_events": "readers",
+    "read_gesture_labels": "readers",
+    "read_nmnist": "readers",
+    "read_tonic_gesture_npy": "readers",
+    "stratified_fraction": "splits",
+    "train_val_split": "splits",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
