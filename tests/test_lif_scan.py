@@ -6,6 +6,7 @@ import torch
 from skipsnn import lif_scan as ls
 from skipsnn import neuron
 from skipsnn.errors import ParameterError
+from skipsnn.kernels import c_backend as cb
 from skipsnn.neuron import Dynamic, LIFParams, channel_params, lif_multistep_reference
 
 BACKENDS = ["torch"] + (["c"] if ls.c_backend_error() is None else [])
@@ -152,12 +153,12 @@ def test_portable_c_build_from_a_fresh_cache(tmp_path, monkeypatch, save):
     if ls.c_backend_error() is not None:
         pytest.skip(f"no C compiler: {ls.c_backend_error()}")
     target = tmp_path / "k.so"
-    ls._compile(ls._C_FLAGS, target)
+    cb._compile(cb._C_FLAGS, target)
     assert target.exists() and not list(tmp_path.glob("tmp*"))  # written atomically
     import ctypes
 
-    monkeypatch.setattr(ls, "_lib", ls._bind(ctypes.CDLL(str(target))))
-    if save == "float16" and not hasattr(ls._lib, "lif_forward16"):
+    monkeypatch.setattr(cb, "_lib", cb._bind(ctypes.CDLL(str(target))))
+    if save == "float16" and not hasattr(cb._lib, "lif_forward16"):
         pytest.skip("this compiler has neither F16C nor _Float16")
     assert ls.resolve_backend(torch.zeros(1), "c", save) == "c"
     x = _inputs((6, 2, 6, 4, 3), seed=40)
