@@ -47,7 +47,7 @@ def compact(params: list[torch.Tensor], x0: torch.Tensor):
     shapes = [(1,) * (x0.dim() - t.dim()) + tuple(t.shape) for t in params]
     varying = {i for shape in shapes for i, size in enumerate(shape) if size > 1}
     if len(varying) > 1:
-        return [like(t, x0) for t in params], 1, x0.numel()
+        return [like(t, x0, t.dtype) for t in params], 1, x0.numel()
     if not varying:
         return [t.detach().reshape(1) for t in params], 1, 1
     (dim,) = varying
