@@ -18,7 +18,7 @@ from skipsnn.data import (
     stratified_fraction,
     train_val_split,
 )
-from skipsnn.data.framing import frame_many
+from skipsnn.data.binning import frame_many
 from skipsnn.errors import DataError
 
 

@@ -8,8 +8,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 
 from skipsnn.data import catalog, synthetic_events
+from skipsnn.data.binning import frame_many
 from skipsnn.data.dvs import PixelModel, counts_to_events, dvs_counts
-from skipsnn.data.framing import frame_many
 from skipsnn.data.synthetic import (
     DT_US,
     GESTURE_CLASSES,

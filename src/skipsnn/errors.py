@@ -20,3 +20,10 @@ class DataError(SkipSNNError):
 
 class ConfigError(SkipSNNError):
     """A configuration is malformed or infeasible."""
+
+
+def check_choice(what: str, value, choices, error: type[SkipSNNError] = ConfigError) -> None:
+    """Raise ``error("unknown <what> 'value'; choose one of a, b, c")`` unless ``value`` is
+    one of ``choices``: the one way a name picked from a fixed set is checked."""
+    if value not in choices:
+        raise error(f"unknown {what} {value!r}; choose one of {', '.join(map(str, choices))}")

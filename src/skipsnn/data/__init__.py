@@ -3,6 +3,9 @@
 The one call most code needs is `load_frames`, which returns a dataset split as a
 `FramedDataset` of ``uint8 [N, T, 2, H, W]`` event-count frames, cached on disk.
 
+Data flows one way: events -> readers / synthetic -> datasets -> binning -> catalog (the
+registry `DATASETS`, numpy only) -> framing (`load_frames`, torch).
+
 The names below are loaded from their submodules on first use, so that reading an
 event file (``skipsnn data inspect``) does not import torch.
 """
@@ -21,8 +24,8 @@ _EXPORTS = {
     "EVENT_DTYPE": "events",
     "make_events": "events",
     "summarize": "events",
+    "frame_events": "binning",
     "FramedDataset": "framing",
-    "frame_events": "framing",
     "load_frames": "framing",
     "detect_format": "readers",
     "inspect_file": "readers",

@@ -1,9 +1,9 @@
-"""Where generated data and frames live on disk, and atomic writes into it.
+"""Where generated data and frames live on disk, their cache keys, and atomic writes.
 
-The cache folder is, in order of precedence, the ``cache_dir`` argument, the
-``SKIPSNN_CACHE`` environment variable, or ``~/.cache/skipsnn``. Files are written to a
-temporary name in the same folder and moved into place with ``os.replace``, so a
-killed run never leaves a half-written file under the final name.
+The folder is `skipsnn.paths.cache_home` (the ``cache_dir`` argument, else
+``SKIPSNN_CACHE``, else ``$XDG_CACHE_HOME/skipsnn`` or ``~/.cache/skipsnn``). Files are
+written to a temporary name in the same folder and moved into place with ``os.replace``,
+so a killed run never leaves a half-written file under the final name.
 """
 
 from __future__ import annotations
@@ -16,18 +16,22 @@ from typing import Any
 
 from ..atomic import atomic_write  # noqa: F401  (re-exported for the data modules)
 from ..errors import DataError
+from ..paths import cache_home
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     """The cache folder to use (created if needed)."""
-    if cache_dir is None:
-        cache_dir = os.environ.get("SKIPSNN_CACHE") or Path.home() / ".cache" / "skipsnn"
-    root = Path(cache_dir).expanduser()
+    root = cache_home(cache_dir)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(f"cannot create the cache folder {root}: {e.strerror}") from e
     return root
+
+
+def cache_path(cache_dir, kind: str, name: str, split: str, options: dict[str, Any], ext: str):
+    """``<cache>/<kind>/<name>-<split>-<key of options>.<ext>``: one naming for cached files."""
+    return cache_root(cache_dir) / kind / f"{name}-{split}-{options_key(options)}.{ext}"
 
 
 def options_key(options: dict[str, Any]) -> str:

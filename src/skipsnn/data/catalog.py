@@ -1,17 +1,25 @@
-"""The dataset registry `DATASETS`, and cached access to the synthetic sets' events."""
+"""The dataset registry `DATASETS`, and cached access to the synthetic sets' events.
+
+Every fact about a dataset (classes and their count, sensor size, default framing,
+where it comes from) is read from here. Numpy only: `skipsnn.config` and
+`skipsnn.network` look datasets up without importing torch through this module, and
+`skipsnn.data.framing` turns an entry into a cached, framed dataset.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
-from .cache import atomic_write, cache_root, options_key
+from ..errors import DataError, check_choice
+from .binning import frame_events, frame_many
+from .cache import atomic_write, cache_path
+from .datasets import CALTECH_SOURCE, GESTURE_SOURCE, DVSGesture, NCaltech101
 from .events import EVENT_DTYPE
-from .framing import frame_events, frame_many, progress_bar
 from .synthetic import (
     DIGIT_CLASSES,
     DIGIT_STEPS,
@@ -27,14 +35,15 @@ from .synthetic import (
 SYNTHETIC_VERSION = 1  # bump when generation changes, so stale caches are regenerated
 GESTURES_PER_CLASS = {"train": 100, "test": 30}
 DIGITS_LIMIT: int | None = None  # None: all 1437 / 360 images (tests use a few)
+SPLITS = ("train", "test")
 
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What `load_frames` needs to know about one dataset."""
+    """What `load_frames` (and the network's readout) needs to know about one dataset."""
 
     name: str
-    classes: tuple[str, ...]
+    classes: tuple[str, ...]  # empty when found under the root at load time
     sensor_size: tuple[int, int]  # (width, height)
     n_bins: int  # default number of time bins
     size: int  # default frame side after downsampling
@@ -43,9 +52,26 @@ class DatasetInfo:
     source: str  # where it comes from, for error messages and docs
     frames: Callable  # (info, split, root, n_bins, size, window_us, seed, cache_dir, progress)
     seeded: bool = True  # whether `seed` changes the data (generation or split)
+    n_classes: int = 0  # 0: len(classes)
+
+    def __post_init__(self):
+        if not self.n_classes:
+            object.__setattr__(self, "n_classes", len(self.classes))
 
     def build_frames(self, **kw):
         return self.frames(self, **kw)
+
+
+def check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise DataError(f"split must be 'train' or 'test', got {split!r}")
+
+
+def progress_bar(total: int, desc: str, enabled: bool):
+    """A tqdm bar on stderr, shown only when asked for and stderr is a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not (enabled and sys.stderr.isatty()), leave=False)
 
 
 # ---------------------------------------------------------------------------------------
@@ -53,10 +79,16 @@ class DatasetInfo:
 # ---------------------------------------------------------------------------------------
 
 
+def _synthetic_size(name: str, split: str | None = None):
+    """Gestures per class (both splits when ``split`` is None) or the digits limit."""
+    if name != "gestures":
+        return DIGITS_LIMIT
+    return GESTURES_PER_CLASS if split is None else GESTURES_PER_CLASS[split]
+
+
 def synthetic_options(name: str) -> dict:
     """What a synthetic set's content depends on besides (split, seed): part of cache keys."""
-    size = GESTURES_PER_CLASS if name == "gestures" else DIGITS_LIMIT
-    return {"size": size, "v": SYNTHETIC_VERSION}
+    return {"size": _synthetic_size(name), "v": SYNTHETIC_VERSION}
 
 
 def synthetic_events(
@@ -65,13 +97,11 @@ def synthetic_events(
     """The events of a synthetic dataset split, generated on first use and cached."""
     if name not in ("gestures", "digits"):
         raise DataError(f"{name!r} is not a synthetic dataset (gestures, digits)")
-    if split not in ("train", "test"):
-        raise DataError(f"split must be 'train' or 'test', got {split!r}")
-    size = GESTURES_PER_CLASS[split] if name == "gestures" else DIGITS_LIMIT
-    key = options_key(
-        {"name": name, "split": split, "seed": int(seed), "size": size, "v": SYNTHETIC_VERSION}
-    )
-    path = cache_root(cache_dir) / "events" / f"{name}-{split}-{key}.npz"
+    check_split(split)
+    size = _synthetic_size(name, split)
+    v = SYNTHETIC_VERSION
+    options = {"name": name, "split": split, "seed": int(seed), "size": size, "v": v}
+    path = cache_path(cache_dir, "events", name, split, options, "npz")
     if path.exists():
         try:
             with np.load(path) as z:
@@ -118,8 +148,6 @@ def _synthetic_frames(info, *, split, root, n_bins, size, window_us, seed, cache
 
 
 def _real_frames(info, *, split, root, n_bins, size, window_us, seed, cache_dir, progress):
-    from .datasets import DVSGesture, NCaltech101
-
     cls = DVSGesture if info.name == "dvsgesture" else NCaltech101
     kwargs = {"split_seed": seed} if cls is NCaltech101 else {}
     ds = cls(Path(root), train=(split == "train"), **kwargs)
@@ -161,28 +189,26 @@ DATASETS: dict[str, DatasetInfo] = {
     ),
     "dvsgesture": DatasetInfo(
         name="dvsgesture",
-        classes=tuple(GESTURE_CLASSES),  # same names and order as tonic
-        sensor_size=(128, 128),
+        classes=tuple(DVSGesture.classes),  # the gestures' names and order, as in tonic
+        sensor_size=DVSGesture.sensor_size[:2],
         n_bins=20,
         size=32,
         window_us=None,
         synthetic=False,
         seeded=False,  # the official split is fixed and nothing is random
-        source="download DVS128 Gesture from IBM (research.ibm.com/dvsgesture: DvsGesture.tar.gz, "
-        "folder of userNN_<lighting>.aedat with _labels.csv files) or tonic's preprocessed "
-        "ibmGestureTrain/ and ibmGestureTest/ folders, and pass the folder holding them",
+        source=GESTURE_SOURCE,
         frames=_real_frames,
     ),
     "ncaltech101": DatasetInfo(
         name="ncaltech101",
         classes=(),  # the class folders found under the root
-        sensor_size=(240, 180),
+        n_classes=NCaltech101.n_classes,
+        sensor_size=NCaltech101.sensor_size[:2],
         n_bins=10,
         size=48,
         window_us=None,
         synthetic=False,
-        source="download N-Caltech101 (garrickorchard.com/datasets/n-caltech101: Caltech101.zip, "
-        "one folder per class of image_NNNN.bin files) and pass the folder holding the class folders",
+        source=CALTECH_SOURCE,
         frames=_real_frames,
     ),
 }
@@ -190,7 +216,5 @@ DATASETS: dict[str, DatasetInfo] = {
 
 def get_dataset_info(name: str) -> DatasetInfo:
     """The registry entry of ``name``, or a `DataError` listing the known names."""
-    try:
-        return DATASETS[name]
-    except KeyError:
-        raise DataError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}") from None
+    check_choice("dataset", name, DATASETS, DataError)
+    return DATASETS[name]

@@ -37,6 +37,7 @@ from .readers import (
     read_nmnist,
     read_tonic_gesture_npy,
 )
+from .splits import train_val_split
 from .synthetic import GESTURE_CLASSES
 
 GESTURE_SOURCE = (
@@ -134,12 +135,11 @@ class NCaltech101(_EventDataset):
     """N-Caltech101 from ``root``, with a seeded stratified 80/20 train/test split."""
 
     sensor_size = (240, 180, 2)
+    n_classes = 101  # class folders of the full dataset, BACKGROUND_Google left out
 
     def __init__(
         self, root, train: bool = True, transform=None, target_transform=None, split_seed: int = 0
     ):
-        from .splits import train_val_split
-
         super().__init__(transform, target_transform)
         root = Path(root).expanduser()
         if not root.is_dir():

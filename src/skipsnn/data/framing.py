@@ -1,26 +1,21 @@
-r"""Events to frames ``[T, 2, H, W]``, and `load_frames`: a whole dataset framed and cached.
+"""`load_frames`: a whole dataset split framed to ``[N, T, 2, H, W]`` and cached on disk.
 
-A sample's events in the window ``[t0, t0 + window)`` fall into ``T`` equal time bins;
-event ``(x, y, t, p)`` adds one to ``frame[floor((t - t0) T / window), p,
-floor(y H / H_s), floor(x W / W_s)]`` for a sensor of ``W_s x H_s`` pixels, so a
-spatial downsampling by an integer factor is sum pooling. Channel ``p = 1`` holds ON
-events, ``p = 0`` OFF events. Counts are clipped to 255 and stored as ``uint8``.
-``t0`` is the sample's first event (0 for the synthetic sets, whose clock starts with
-the sample) and ``window`` is the dataset's fixed window or, when it has none, the
-sample's own time span.
+The dataset comes from the registry (`skipsnn.data.catalog`), the framing of each sample
+from `skipsnn.data.binning`; the result is a `FramedDataset` of torch tensors.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..errors import DataError
-from .cache import atomic_write, cache_root, options_key
+from .cache import atomic_write, cache_path
+from .catalog import check_split, get_dataset_info, synthetic_options
 
 FRAMES_VERSION = 1  # bump when framing or generation changes, so old caches are not reused
 
@@ -47,72 +42,6 @@ class FramedDataset:
         return FramedDataset(self.x[idx], self.y[idx], self.classes, dict(self.meta))
 
 
-def frame_events(
-    events: np.ndarray,
-    sensor_size: tuple[int, int],
-    n_bins: int,
-    size: tuple[int, int] | None = None,
-    t0: int | None = None,
-    window_us: int | None = None,
-) -> np.ndarray:
-    """One sample's events as ``uint8 [n_bins, 2, H, W]`` (see the module docstring).
-
-    ``sensor_size`` and ``size`` are ``(width, height)``; ``size=None`` keeps the sensor
-    resolution. Events outside the window or the sensor are dropped.
-    """
-    w_s, h_s = sensor_size
-    w, h = size or sensor_size
-    out = np.zeros(n_bins * 2 * h * w, dtype=np.int64)
-    if len(events):
-        t = events["t"].astype(np.int64)
-        start = int(t.min()) if t0 is None else int(t0)
-        span = int(window_us) if window_us else max(int(t.max()) - start + 1, 1)
-        b = (t - start) * n_bins // span
-        x, y = events["x"].astype(np.int64), events["y"].astype(np.int64)
-        ok = (b >= 0) & (b < n_bins) & (x >= 0) & (x < w_s) & (y >= 0) & (y < h_s)
-        p = (events["p"] > 0).astype(np.int64)
-        flat = ((b * 2 + p) * h + y * h // h_s) * w + x * w // w_s
-        out += np.bincount(flat[ok], minlength=len(out))
-    return np.minimum(out, 255).astype(np.uint8).reshape(n_bins, 2, h, w)
-
-
-def frame_many(
-    events: np.ndarray,
-    offsets: np.ndarray,
-    sensor_size: tuple[int, int],
-    n_bins: int,
-    size: tuple[int, int],
-    window_us: int,
-    chunk: int = 256,
-) -> np.ndarray:
-    """Frames of many samples stored back to back (clock starting at 0 in each sample)."""
-    n = len(offsets) - 1
-    w_s, h_s = sensor_size
-    w, h = size
-    per = n_bins * 2 * h * w
-    out = np.empty((n, n_bins, 2, h, w), dtype=np.uint8)
-    for s0 in range(0, n, chunk):
-        s1 = min(n, s0 + chunk)
-        ev = events[offsets[s0] : offsets[s1]]
-        sample = np.repeat(np.arange(s1 - s0), np.diff(offsets[s0 : s1 + 1]))
-        t = ev["t"].astype(np.int64)
-        b = t * n_bins // window_us
-        x, y = ev["x"].astype(np.int64), ev["y"].astype(np.int64)
-        ok = (b >= 0) & (b < n_bins) & (x >= 0) & (x < w_s) & (y >= 0) & (y < h_s)
-        p = (ev["p"] > 0).astype(np.int64)
-        flat = sample * per + ((b * 2 + p) * h + y * h // h_s) * w + x * w // w_s
-        counts = np.bincount(flat[ok], minlength=(s1 - s0) * per)
-        out[s0:s1] = np.minimum(counts, 255).reshape(s1 - s0, n_bins, 2, h, w)
-    return out
-
-
-def progress_bar(total: int, desc: str, enabled: bool):
-    """A tqdm bar on stderr, shown only when asked for and stderr is a terminal."""
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, disable=not (enabled and sys.stderr.isatty()), leave=False)
-
-
 def load_frames(
     name: str,
     split: str = "train",
@@ -136,11 +65,8 @@ def load_frames(
     are stored under the cache folder keyed by a hash of all these options, so a second
     call with the same options reads them back.
     """
-    from .catalog import get_dataset_info, synthetic_options
-
     info = get_dataset_info(name)
-    if split not in ("train", "test"):
-        raise DataError(f"split must be 'train' or 'test', got {split!r}")
+    check_split(split)
     n_bins = int(n_bins or info.n_bins)
     size = int(size or info.size)
     if n_bins < 1 or size < 1:
@@ -157,8 +83,7 @@ def load_frames(
         "generator": synthetic_options(info.name) if info.synthetic else None,
         "version": FRAMES_VERSION,
     }
-    key = options_key(options)
-    path = cache_root(cache_dir) / "frames" / f"{info.name}-{split}-{key}.pt"
+    path = cache_path(cache_dir, "frames", info.name, split, options, "pt")
     if path.exists():
         try:
             blob = torch.load(path, weights_only=False)
@@ -190,8 +115,6 @@ def load_frames(
 
 
 def _require_root(info, root):
-    from pathlib import Path
-
     if root is None:
         raise DataError(f"the {info.name} dataset needs root=<folder>: {info.source}")
     p = Path(root).expanduser().resolve()
