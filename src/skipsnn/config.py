@@ -35,11 +35,12 @@ from typing import Any
 import yaml
 
 from .atomic import write_text
-from .errors import ConfigError, ParameterError
+from .data.catalog import DATASETS as _REGISTRY
+from .errors import ConfigError, ParameterError, check_choice
 from .neuron import Dynamic, NeuronParams, validate_params
 from .surrogate import SURROGATES
 
-DATASETS = ("gestures", "digits", "dvsgesture", "ncaltech101")
+DATASETS = tuple(_REGISTRY)  # the names of the dataset registry, `skipsnn.data.catalog`
 METHODS = ("bptt", "stdp")
 LR_SCHEDULES = ("cosine", "constant")
 
@@ -273,8 +274,7 @@ class Config:
     def validate(self) -> Config:
         """Raise `ConfigError` (one sentence) for the first problem found; return self."""
         ds, net, tr = self.dataset, self.network, self.train
-        if ds.name not in DATASETS:
-            raise ConfigError(f"unknown dataset {ds.name!r}; choose one of {', '.join(DATASETS)}")
+        check_choice("dataset", ds.name, DATASETS)
         _positive_or_none("dataset.n_bins", ds.n_bins)
         _positive_or_none("dataset.size", ds.size)
         if not net.layers:
@@ -308,20 +308,11 @@ class Config:
         _positive_or_none("network.readout.pool", net.readout.pool)
         if net.init_rate is not None and not 0 < net.init_rate < 1:
             raise ConfigError(f"network.init_rate must be in (0, 1), got {net.init_rate}")
-        if net.surrogate not in SURROGATES:
-            raise ConfigError(
-                f"unknown surrogate {net.surrogate!r}; choose one of {', '.join(SURROGATES)}"
-            )
+        check_choice("surrogate", net.surrogate, SURROGATES)
         if not net.surrogate_width > 0:
             raise ConfigError(f"surrogate_width must be positive, got {net.surrogate_width}")
-        if tr.method not in METHODS:
-            raise ConfigError(
-                f"unknown training method {tr.method!r}; choose one of {', '.join(METHODS)}"
-            )
-        if tr.lr_schedule not in LR_SCHEDULES:
-            raise ConfigError(
-                f"unknown lr_schedule {tr.lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}"
-            )
+        check_choice("training method", tr.method, METHODS)
+        check_choice("lr_schedule", tr.lr_schedule, LR_SCHEDULES)
         for name in ("epochs", "batch_size", "num_threads", "eval_batch_size"):
             if getattr(tr, name) < 1:
                 raise ConfigError(f"train.{name} must be >= 1, got {getattr(tr, name)}")
@@ -401,8 +392,7 @@ DATASET_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
 
 def default_config(dataset: str = "gestures") -> Config:
     """The default config of a dataset (the same as ``configs/<dataset>.yaml``)."""
-    if dataset not in DATASET_DEFAULTS:
-        raise ConfigError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    check_choice("dataset", dataset, DATASET_DEFAULTS)
     return Config().replace(**DATASET_DEFAULTS[dataset])
 
 
