@@ -10,8 +10,8 @@ from skipsnn.config import Config
 from skipsnn.data.framing import FramedDataset
 from skipsnn.errors import ConfigError
 from skipsnn.train import evaluate_run, run_training
-from skipsnn.train.bptt import split_indices
 from skipsnn.train.metrics import direction_pairs, pair_accuracy
+from skipsnn.train.setup import split_indices
 
 CLASSES = ["left", "right_clockwise", "right_counter_clockwise"]
 
@@ -120,7 +120,7 @@ def test_run_folder_contents_and_evaluate(toy, tmp_path):
 
 def test_resume_after_kill_equals_uninterrupted_run(toy, tmp_path):
     full = run_training(tiny_cfg(), tmp_path / "full", progress=False, data=toy)
-    part = run_training(tiny_cfg(), tmp_path / "cut", progress=False, data=toy, stop_after_epochs=1)
+    part = run_training(tiny_cfg(), tmp_path / "cut", progress=False, data=toy, stop_after=1)
     assert part["epochs"] == 1 and not part["finished"] and part["test_accuracy"] is None
     assert not (tmp_path / "cut" / "metrics.json").exists()
     # Disturb the global RNGs as a new process would be: the checkpoint must restore them.
@@ -140,7 +140,7 @@ def test_resume_after_kill_equals_uninterrupted_run(toy, tmp_path):
 
 
 def test_resume_with_a_different_config_is_refused(toy, tmp_path):
-    run_training(tiny_cfg(), tmp_path / "r", progress=False, data=toy, stop_after_epochs=1)
+    run_training(tiny_cfg(), tmp_path / "r", progress=False, data=toy, stop_after=1)
     with pytest.raises(ConfigError, match="differs"):
         run_training(tiny_cfg(lr=0.5), tmp_path / "r", resume=True, progress=False, data=toy)
 
@@ -187,7 +187,7 @@ def test_training_batches_come_only_from_the_labelled_fraction(toy, monkeypatch)
 
 
 def test_collapse_time_removes_the_order_of_events(toy):
-    from skipsnn.train.bptt import prepare
+    from skipsnn.train.setup import prepare
 
     train, _ = toy
     x1, x2 = train.x[train.y == 1][:1], train.x[train.y == 2][:1]
@@ -226,7 +226,7 @@ def test_cosine_schedule_and_resume_with_fewer_epochs_refused(toy, tmp_path):
     )
     assert lr_factor(3, 4, "constant") == 1.0
     out = tmp_path / "r"
-    m = run_training(tiny_cfg(epochs=2), out, progress=False, data=toy, stop_after_epochs=2)
+    m = run_training(tiny_cfg(epochs=2), out, progress=False, data=toy, stop_after=2)
     assert m["epochs"] == 2
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["lr"] for r in rows] == pytest.approx([0.02, 0.01])

@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-import skipsnn.train.bptt as bptt
+import skipsnn.train.run as run
 from skipsnn.cli import main
 from skipsnn.config import Config
 from test_bptt import tiny_cfg, toy_split
@@ -16,7 +16,7 @@ from test_bptt import tiny_cfg, toy_split
 @pytest.fixture()
 def toy_data(monkeypatch):
     data = (toy_split(8, 0), toy_split(4, 1))
-    monkeypatch.setattr(bptt, "load_data", lambda cfg, data_=None, progress=True: data)
+    monkeypatch.setattr(run, "load_data", lambda cfg, data_=None, progress=True: data)
     return data
 
 
@@ -139,22 +139,23 @@ def test_train_then_evaluate_then_resume(tmp_path, toy_data, capsys):
 def test_resume_with_conflicting_options_is_refused(tmp_path, toy_data, capsys):
     cfg = write_cfg(tmp_path / "c.yaml", epochs=2)
     out = tmp_path / "run"
-    bptt_run = bptt.run_training
-    bptt_run(Config.load(cfg), out, progress=False, stop_after_epochs=1)
+    run.run_training(Config.load(cfg), out, progress=False, stop_after=1)
     assert main(["train", "--out", str(out), "--resume", "--seed", "9", "--no-progress"]) == 2
     assert "differs" in capsys.readouterr().err
 
 
-def test_method_stdp_dispatches_to_train_stdp(tmp_path, monkeypatch, capsys):
+def test_method_stdp_dispatches_to_stdp_fit(tmp_path, toy_data, monkeypatch, capsys):
     import skipsnn.train.stdp as stdp
+    from skipsnn.train.setup import Trained
 
     calls = []
 
-    def fake(cfg, out_dir, *, resume=False, progress=True, data=None):
-        calls.append((cfg.train.method, cfg.train.label_fraction, out_dir, resume))
-        return {"method": "stdp", "dataset": cfg.dataset.name, "test_accuracy": 0.5, "params": 1}
+    def fake(setup, stop_after=None):
+        cfg = setup.cfg
+        calls.append((cfg.train.method, cfg.train.label_fraction, setup.out, setup.state))
+        return Trained({"params": 1}, finished=False)
 
-    monkeypatch.setattr(stdp, "train_stdp", fake)
+    monkeypatch.setattr(stdp, "fit", fake)
     cfg = write_cfg(tmp_path / "c.yaml")
     out = tmp_path / "s"
     argv = [
@@ -170,5 +171,5 @@ def test_method_stdp_dispatches_to_train_stdp(tmp_path, monkeypatch, capsys):
         "--json",
     ]
     assert main(argv) == 0
-    assert calls == [("stdp", 0.3, out, False)]
+    assert calls == [("stdp", 0.3, out, None)]
     assert json.loads(capsys.readouterr().out)["method"] == "stdp"

@@ -1,7 +1,7 @@
 """The training seed varies the run, never the data: all seeds share one dataset."""
 
 from skipsnn.config import default_config
-from skipsnn.train import bptt
+from skipsnn.train import setup
 
 
 def test_training_seed_does_not_change_the_data(monkeypatch):
@@ -13,7 +13,7 @@ def test_training_seed_does_not_change_the_data(monkeypatch):
 
     monkeypatch.setattr("skipsnn.data.load_frames", fake_load_frames)
     for seed in (0, 7):
-        bptt.load_data(default_config("gestures").replace(train={"seed": seed}), None, False)
+        setup.load_data(default_config("gestures").replace(train={"seed": seed}), None, False)
     assert {s for _, _, s in seen} == {0}
-    bptt.load_data(default_config("gestures").replace(dataset={"seed": 3}), None, False)
+    setup.load_data(default_config("gestures").replace(dataset={"seed": 3}), None, False)
     assert seen[-1] == ("gestures", "test", 3)

@@ -5,18 +5,16 @@ import torch
 
 from skipsnn.errors import ConfigError
 from skipsnn.neuron import channel_params
-from skipsnn.train.stdp import (
+from skipsnn.train.competition import competitive_step, run_competitive, winner_take_all
+from skipsnn.train.stdp_rule import (
     Pairings,
     STDPParams,
     apply_stdp,
-    competitive_step,
     conv_pairings,
-    run_competitive,
     sequence_pairings,
     stdp_delta,
     traces,
     validate_stdp,
-    winner_take_all,
 )
 
 
@@ -274,7 +272,7 @@ def bars():
 
 def test_tiny_end_to_end_run_beats_chance_and_writes_outputs(tmp_path, bars):
     from skipsnn.train import run_training
-    from skipsnn.train.stdp import train_stdp
+    from skipsnn.train import run_training as train_stdp
 
     cfg = _tiny_config(seed=0, label_fraction=0.5)
     # Through the common entry point, which hands method: stdp to train_stdp.
@@ -308,11 +306,11 @@ def test_tiny_end_to_end_run_beats_chance_and_writes_outputs(tmp_path, bars):
 
 
 def test_resume_after_a_layer_equals_an_uninterrupted_run(tmp_path, bars):
-    from skipsnn.train.stdp import train_stdp
+    from skipsnn.train import run_training as train_stdp
 
     cfg = _tiny_config(seed=3)
     whole = train_stdp(cfg, tmp_path / "whole", progress=False, data=bars)
-    part = train_stdp(cfg, tmp_path / "cut", progress=False, data=bars, stop_after_layers=1)
+    part = train_stdp(cfg, tmp_path / "cut", progress=False, data=bars, stop_after=1)
     assert part["finished"] is False and not (tmp_path / "cut" / "metrics.json").exists()
     with pytest.raises(ConfigError, match="--resume"):
         train_stdp(cfg, tmp_path / "cut", progress=False, data=bars)
@@ -322,7 +320,7 @@ def test_resume_after_a_layer_equals_an_uninterrupted_run(tmp_path, bars):
 
 
 def test_bad_stdp_section_fails_before_writing(tmp_path, bars):
-    from skipsnn.train.stdp import train_stdp
+    from skipsnn.train import run_training as train_stdp
 
     cfg = _tiny_config().replace(stdp={"a_plus": 0.1, "no_such_option": 1})
     with pytest.raises(ConfigError, match="no_such_option"):
@@ -342,28 +340,28 @@ def test_bad_stdp_section_fails_before_writing(tmp_path, bars):
     ],
 )
 def test_stdp_section_errors_are_one_sentence(section, words):
-    from skipsnn.train.stdp import stdp_options
+    from skipsnn.train.stdp_options import stdp_options
 
     with pytest.raises(ConfigError, match=words):
         stdp_options(section, n_layers=2)
 
 
 def test_label_fractions_share_the_unsupervised_phase(tmp_path, bars, monkeypatch):
-    from skipsnn.train import stdp
+    from skipsnn.train import run_training, stdp
 
     stdp.clear_phase_cache()
     calls = []
     real = stdp.train_layer_batch
     monkeypatch.setattr(stdp, "train_layer_batch", lambda *a, **k: calls.append(1) or real(*a, **k))
-    stdp.train_stdp(_tiny_config(seed=0, label_fraction=0.5), None, progress=False, data=bars)
+    run_training(_tiny_config(seed=0, label_fraction=0.5), None, progress=False, data=bars)
     n = len(calls)
-    reused = stdp.train_stdp(
+    reused = run_training(
         _tiny_config(seed=0, label_fraction=1.0), tmp_path / "r", progress=False, data=bars
     )
     assert len(calls) == n and reused["stdp_phase_reused"]
     assert (tmp_path / "r" / "checkpoint.pt").exists()
     stdp.clear_phase_cache()
-    fresh = stdp.train_stdp(
+    fresh = run_training(
         _tiny_config(seed=0, label_fraction=1.0), None, progress=False, data=bars
     )
     assert len(calls) == 2 * n and not fresh["stdp_phase_reused"]

@@ -153,18 +153,22 @@ class MMNDNet(nn.Module):
         skips = {s: self.skip_input(outs[s], s, i) for s, e in self.edges if e == i}
         return self._layer([outs[i - 1]], skips, i, t)
 
-    def _layer(
+    def layer_current(
         self,
         conv_in: list[torch.Tensor],
         skips: dict[int, torch.Tensor],
         i: int,
-        t: int,
         frames: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """`layer_forward` on inputs handed over in containers that it empties as it goes,
-        so that each float tensor is freed once its (compressed) copy is saved; ``frames``
-        (``[B, T, C, H, W]``) is what the first layer's input was copied from."""
-        cfg = self.cfg
+        """Input current ``I_i = conv_i(s_{i-1}) + sum_j adapter_{j,i}(s_j)`` of spiking
+        layer ``i``, ``[N, C, H, W]`` for inputs ``[N, ...]`` (``N = T * B``).
+
+        ``conv_in`` holds the one tensor ``s_{i-1}``; ``skips`` maps each skip source
+        ``j`` to its spikes already pooled to layer ``i``'s size (`skip_input`). Both
+        containers are emptied as they are read, so each float tensor is freed once its
+        (compressed) copy is saved; ``frames`` (``[B, T, C, H, W]``) is what the first
+        layer's input was copied from. BPTT (`forward`) and STDP both build currents here.
+        """
         conv = self.convs[i - 1]
         x = conv_in.pop()
         # The first layer's input is a copy of the caller's frames: keep those instead.
@@ -174,6 +178,20 @@ class MMNDNet(nn.Module):
         for s, e in self.edges:
             if e == i:  # in place: no convolution keeps its output for the backward pass
                 current.add_(spike_conv.conv2d(skips.pop(s), self.adapters[f"{s}->{e}"].weight))
+        return current
+
+    def _layer(
+        self,
+        conv_in: list[torch.Tensor],
+        skips: dict[int, torch.Tensor],
+        i: int,
+        t: int,
+        frames: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """`layer_forward` on inputs handed over in containers that `layer_current`
+        empties: the current, then the neuron dynamics over the ``t`` steps."""
+        cfg = self.cfg
+        current = self.layer_current(conv_in, skips, i, frames)
         spikes, _ = neuron.lif_multistep(
             current.reshape(t, -1, *current.shape[1:]),
             self.layer_params(i),

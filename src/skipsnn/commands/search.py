@@ -107,7 +107,7 @@ def search_command(args) -> int:
     from ..search.objective import TrainingObjective
     from ..search.settings import SearchSettings
     from ..search.strategies import plot_convergence, run_strategy, write_json_atomic
-    from ..train.bptt import load_data
+    from ..train.setup import load_data
 
     # Everything that can fail on bad input is checked before anything is written.
     if args.budget_v < 1 or args.budget_w < (1 if args.strategy == "dual" else 0):

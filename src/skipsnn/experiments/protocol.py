@@ -37,7 +37,7 @@ def _default_train(cfg: Config, out_dir: Path, data: Any, progress: bool) -> dic
 
 
 def _load_data(cfg: Config, progress: bool):
-    from ..train.bptt import load_data
+    from ..train.setup import load_data
 
     return load_data(cfg, None, progress)
 

@@ -53,7 +53,7 @@ class TrainingObjective:
 
     def __call__(self, params: Mapping[str, Any]) -> tuple[float, dict]:
         from ..train import run_training
-        from ..train.bptt import load_data
+        from ..train.setup import load_data
 
         cfg = self.trial_config(params)
         data = self.data

@@ -1,9 +1,9 @@
-"""Training: BPTT (`run_training`), STDP (`stdp.train_stdp`), checkpoints, metrics, plots.
+"""Training: one run scaffold (`run`), the methods (`bptt`, `stdp`), checkpoints, plots.
 
 ``run_training(cfg, out_dir)`` is the one entry point for the CLI, the search and the
-experiments; it dispatches ``train.method: stdp`` to the STDP trainer.
+experiments; it dispatches on ``train.method`` to `bptt.fit` or `stdp.fit`.
 """
 
-from .bptt import evaluate_run, load_run, run_training
+from .run import evaluate_run, load_run, run_training
 
 __all__ = ["evaluate_run", "load_run", "run_training"]

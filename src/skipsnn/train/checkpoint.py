@@ -24,6 +24,16 @@ def save_torch(obj: Any, path: Path) -> None:
     atomic_write(path, lambda f: torch.save(obj, f))
 
 
+def save_run_state(state: dict[str, Any], history: list[dict], out: Path) -> None:
+    """Write a run's checkpoint, then its ``metrics.jsonl`` from ``history``.
+
+    The checkpoint first: if the process is killed before the jsonl is rewritten, a
+    resumed run rewrites it from the checkpoint's history.
+    """
+    save_torch(state, out / CHECKPOINT)
+    write_jsonl(history, out / "metrics.jsonl")
+
+
 def write_json(obj: Any, path: Path) -> None:
     atomic.write_json(path, obj)
 

@@ -78,3 +78,31 @@ def plot_curves(history: Sequence[dict], path: Path) -> None:
     ax2.set_ylim(0, 1.02)
     ax2.legend(fontsize=8)
     _save(fig, path)
+
+
+def plot_kernels(weight: torch.Tensor, path: Path, w_range: tuple[float, float]) -> None:
+    """PNG of first-layer kernels ``[C_out, C_in, k, k]``: one column per channel, one row
+    per input channel (ON, OFF polarity), colours spanning the learned weights' range
+    (printed in the title along with the bounds ``w_range``)."""
+    w = weight.detach().cpu().numpy()
+    c_out, c_in = w.shape[:2]
+    lo, hi = float(w.min()), float(w.max())
+    fig, axes = plt.subplots(
+        c_in, c_out, figsize=(0.9 * c_out + 1.2, 0.9 * c_in + 0.8), squeeze=False
+    )
+    for i in range(c_in):
+        for o in range(c_out):
+            ax = axes[i, o]
+            im = ax.imshow(w[o, i], cmap="viridis", vmin=lo, vmax=hi)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(str(o), fontsize=7)
+        axes[i, 0].set_ylabel("ON" if i == 0 else "OFF" if i == 1 else f"in {i}", fontsize=7)
+    fig.colorbar(im, ax=axes, shrink=0.8)
+    fig.suptitle(
+        f"STDP layer-1 kernels (weights {lo:.2f}..{hi:.2f}, bounds {w_range[0]:g}..{w_range[1]:g})",
+        fontsize=9,
+    )
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=120, bbox_inches="tight"))
+    plt.close(fig)

@@ -79,6 +79,13 @@ class Readout(NamedTuple):
         out[:, classes] = dec
         return out
 
+    def probabilities(self, features: np.ndarray, n_classes: int) -> np.ndarray:
+        """Class probabilities ``[N, n_classes]`` in label order (0 for classes never seen)."""
+        proba = self.classifier.predict_proba(self.scaler.transform(np.asarray(features)))
+        out = np.zeros((len(proba), n_classes))
+        out[:, self.classifier.classes_] = proba
+        return out
+
     def predict(self, features: np.ndarray) -> np.ndarray:
         return self.classifier.predict(self.scaler.transform(np.asarray(features)))
 
