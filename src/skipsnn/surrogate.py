@@ -13,7 +13,7 @@ import functools
 import math
 from typing import TYPE_CHECKING
 
-from .errors import ParameterError
+from .errors import ParameterError, check_choice
 
 if TYPE_CHECKING:  # torch is imported on first use, so `import skipsnn.config` stays light
     import torch
@@ -23,11 +23,10 @@ SURROGATES = ("fast_sigmoid", "arctan")
 
 def surrogate_grad(x: torch.Tensor, kind: str, width: float) -> torch.Tensor:
     """The surrogate derivative dH/dx evaluated at ``x``."""
+    check_choice("surrogate", kind, SURROGATES, ParameterError)
     if kind == "fast_sigmoid":
         return 1.0 / (1.0 + width * x.abs()) ** 2
-    if kind == "arctan":
-        return (width / 2) / (1.0 + (math.pi / 2 * width * x) ** 2)
-    raise ParameterError(f"unknown surrogate {kind!r}; choose one of {', '.join(SURROGATES)}")
+    return (width / 2) / (1.0 + (math.pi / 2 * width * x) ** 2)  # arctan
 
 
 @functools.cache
@@ -51,6 +50,5 @@ def _heaviside_function():
 
 def heaviside(x: torch.Tensor, kind: str = "fast_sigmoid", width: float = 10.0) -> torch.Tensor:
     """Spike function: exact step forward, surrogate derivative backward."""
-    if kind not in SURROGATES:
-        raise ParameterError(f"unknown surrogate {kind!r}; choose one of {', '.join(SURROGATES)}")
+    check_choice("surrogate", kind, SURROGATES, ParameterError)
     return _heaviside_function().apply(x, kind, float(width))
