@@ -15,7 +15,7 @@ from . import __version__
 from .errors import SkipSNNError
 
 # Command modules, in the order `skipsnn --help` lists them.
-COMMAND_MODULES = ("theory", "data", "train", "search", "reproduce", "report", "demo")
+COMMAND_MODULES = ("theory", "data", "train", "search", "reproduce", "report", "export", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
