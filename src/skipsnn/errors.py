@@ -27,3 +27,13 @@ def check_choice(what: str, value, choices, error: type[SkipSNNError] = ConfigEr
     one of ``choices``: the one way a name picked from a fixed set is checked."""
     if value not in choices:
         raise error(f"unknown {what} {value!r}; choose one of {', '.join(map(str, choices))}")
+
+
+def check_keys(where: str, given, known, error: type[SkipSNNError] = ConfigError) -> None:
+    """Raise ``error("unknown key 'k' in <where>; known keys: ...")`` for the first (sorted)
+    key of ``given`` that is not in ``known``: the one way a section's keys are checked."""
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise error(
+            f"unknown key {unknown[0]!r} in {where}; known keys: {', '.join(sorted(known))}"
+        )

@@ -10,26 +10,12 @@ A line torn by a kill mid-write is dropped on resume.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from ..atomic import jsonable
 from ..errors import ConfigError
-
-
-def _clean(x: Any) -> Any:
-    """JSON-safe copy: non-finite floats become None, tuples lists, numpy scalars numbers."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if hasattr(x, "item") and not isinstance(x, str):
-        return _clean(x.item())
-    return x
 
 
 class Journal:
@@ -72,7 +58,7 @@ class Journal:
 
     def append(self, record: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(_clean(record), sort_keys=True) + "\n"
+        line = json.dumps(jsonable(record), sort_keys=True) + "\n"
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line)
             f.flush()

@@ -38,6 +38,7 @@ from .settings import SearchSettings
 from .space import Param, Space
 
 V_NAMES = ("n_layers", "n_dynamic", "n_skip", "l_start", "l_end")
+W_KEYS = ("a", "tau_m", "r_m")  # one dynamic's parameters, flat as a_i, tau_m_i, r_m_i
 
 
 def cutoff_period(
@@ -52,12 +53,40 @@ def cutoff_period(
     return math.inf if tc is None else float(tc)
 
 
+# A point of a search space is one flat dict: the V names plus ``a_i, tau_m_i, r_m_i`` of
+# each dynamic ``i``. These helpers are the only place that layout is spelled out.
+
+
+def w_names(i: int) -> tuple[str, ...]:
+    """The flat names of dynamic ``i``'s parameters: ``(a_i, tau_m_i, r_m_i)``."""
+    return tuple(f"{k}_{i}" for k in W_KEYS)
+
+
+def architecture_of(params: Mapping[str, float]) -> dict[str, int]:
+    """The V part of a flat parameter dict, as integers."""
+    return {n: int(params[n]) for n in V_NAMES}
+
+
 def dynamics_of(params: Mapping[str, float], n: int) -> list[tuple[float, float, float]]:
     """``[(a, tau_m, r_m), ...]`` of the first ``n`` dynamics in a flat parameter dict."""
-    return [
-        (float(params[f"a_{i}"]), float(params[f"tau_m_{i}"]), float(params[f"r_m_{i}"]))
-        for i in range(n)
-    ]
+    return [tuple(float(params[k]) for k in w_names(i)) for i in range(n)]
+
+
+def flat_params(
+    arch: Mapping[str, float], dynamics: Sequence[Sequence[float]] = ()
+) -> dict[str, float]:
+    """``arch`` (the V values) with each dynamic's ``(a, tau_m, r_m)`` flattened in."""
+    out = dict(arch)
+    for i, d in enumerate(dynamics):
+        out.update(zip(w_names(i), d, strict=True))
+    return out
+
+
+def used_params(params: Mapping[str, float]) -> dict[str, float]:
+    """V plus the ``n_dynamic`` dynamics a flat dict really uses (a joint point carries
+    parameters for the largest ``n_dynamic``; the others are left out)."""
+    arch = architecture_of(params)
+    return flat_params(arch, dynamics_of(params, arch["n_dynamic"]))
 
 
 @dataclass
@@ -72,34 +101,32 @@ class MMNDProblem:
     # -- spaces -------------------------------------------------------------------------
 
     def v_space(self) -> Space:
-        s = self.settings
-        params = tuple(Param(n, *getattr(s, n), kind="int") for n in V_NAMES)
-        return Space(params, feasible=self.v_feasible)
+        return Space(self._v_params(), feasible=self.v_feasible)
 
     def w_space(self, n_dynamic: int) -> Space:
         return Space(self._w_params(n_dynamic), feasible=lambda p: self.w_feasible(p, n_dynamic))
 
     def joint_space(self) -> Space:
-        s = self.settings
-        v = tuple(Param(n, *getattr(s, n), kind="int") for n in V_NAMES)
-        return Space(v + self._w_params(s.n_dynamic[1]), feasible=self.joint_feasible)
+        params = self._v_params() + self._w_params(self.settings.n_dynamic[1])
+        return Space(params, feasible=self.joint_feasible)
+
+    def _v_params(self) -> tuple[Param, ...]:
+        return tuple(Param(n, *getattr(self.settings, n), kind="int") for n in V_NAMES)
 
     def _w_params(self, n: int) -> tuple[Param, ...]:
+        """``a`` linear, ``tau_m`` and ``r_m`` on a log scale, for dynamics ``0 .. n-1``."""
         s = self.settings
-        out: list[Param] = []
-        for i in range(n):
-            out += [
-                Param(f"a_{i}", *s.a),
-                Param(f"tau_m_{i}", *s.tau_m, log=True),
-                Param(f"r_m_{i}", *s.r_m, log=True),
-            ]
-        return tuple(out)
+        return tuple(
+            Param(name, *getattr(s, k), log=k != "a")
+            for i in range(n)
+            for name, k in zip(w_names(i), W_KEYS, strict=True)
+        )
 
     # -- Delta ----------------------------------------------------------------------------
 
     def v_feasible(self, p: Mapping[str, float]) -> bool:
         """Delta over V: skip rule (canonical when no skips), config accepts it, budget."""
-        v = tuple(int(p[n]) for n in V_NAMES)
+        v = tuple(architecture_of(p).values())
         if v not in self._v_cache:
             self._v_cache[v] = self._v_check(*v)
         return self._v_cache[v]
@@ -150,13 +177,13 @@ class MMNDProblem:
     # -- configs ----------------------------------------------------------------------------
 
     def architecture(self, p: Mapping[str, float]) -> dict[str, int]:
-        return {n: int(p[n]) for n in V_NAMES}
+        return architecture_of(p)
 
     def config_for(self, p: Mapping[str, float]) -> Config:
         """The template with V from ``p`` and, if ``p`` holds them, W's dynamics."""
         v = self.architecture(p)
         cfg = self.config.with_architecture(**v)
-        if "tau_m_0" in p:
+        if all(k in p for k in w_names(0)):
             cfg = cfg.with_dynamics(dynamics_of(p, v["n_dynamic"]))
         return cfg
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_choice
 from . import acquisition
 from .executor import make_executor
 from .journal import Journal, Trial, replay
@@ -111,10 +111,7 @@ def minimize(
     ``journal`` path every event is logged; ``resume=True`` continues from it (the
     records of other phases in the same journal are left alone).
     """
-    if strategy not in STRATEGIES:
-        raise ConfigError(
-            f"unknown search strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
-        )
+    check_choice("search strategy", strategy, STRATEGIES)
     if budget < 1:
         raise ConfigError(f"the search budget must be at least 1 evaluation, got {budget}")
     if n_initial is None:  # d + 1 random points, but leave the GP at least 2/3 of a small budget

@@ -28,7 +28,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_keys
 
 INT_RANGES = ("n_layers", "n_dynamic", "n_skip", "l_start", "l_end")
 FLOAT_RANGES = ("a", "tau_m", "r_m")
@@ -65,12 +65,7 @@ class SearchSettings:
     def from_dict(cls, d: dict[str, Any] | None) -> SearchSettings:
         """Validated settings; unknown keys and bad ranges raise `ConfigError`."""
         d = dict(d or {})
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ConfigError(
-                f"unknown key {unknown[0]!r} in the search section; known keys: {', '.join(sorted(names))}"
-            )
+        check_keys("the search section", d, {f.name for f in dataclasses.fields(cls)})
         kwargs: dict[str, Any] = {}
         for k, v in d.items():
             if k in INT_RANGES or k in FLOAT_RANGES:

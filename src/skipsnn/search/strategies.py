@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..atomic import save_figure, write_json
-from ..errors import ConfigError
+from ..errors import ConfigError, check_choice
 from .executor import make_executor
-from .journal import Journal, _clean
-from .mmnd import V_NAMES, MMNDProblem, dynamics_of
+from .journal import Journal
+from .mmnd import W_KEYS, MMNDProblem, architecture_of, dynamics_of, flat_params, used_params
 from .optimizer import SearchResult, minimize
 
 STRATEGIES = ("dual", "joint", "random")
@@ -38,11 +38,11 @@ class StrategyResult:
         """The content of ``best.json``: best architecture, dynamics, objective, phases."""
         best = None
         if self.best_params is not None:
-            arch = {n: int(self.best_params[n]) for n in V_NAMES}
+            arch = architecture_of(self.best_params)
             dyn = dynamics_of(self.best_params, arch["n_dynamic"])
             best = {
                 "architecture": arch,
-                "dynamics": [{"a": a, "tau_m": t, "r_m": r} for a, t, r in dyn],
+                "dynamics": [dict(zip(W_KEYS, d, strict=True)) for d in dyn],
                 "val_loss": self.best_value,
                 "info": self.best_info,
             }
@@ -66,10 +66,7 @@ class StrategyResult:
 
 def with_default_dynamics(problem: MMNDProblem, v: dict) -> dict:
     """A V point completed with the dynamics phase V held fixed, as flat parameters."""
-    out = dict(v)
-    for i, (a, t, r) in enumerate(problem.default_dynamics(int(v["n_dynamic"]))):
-        out.update({f"a_{i}": a, f"tau_m_{i}": t, f"r_m_{i}": r})
-    return out
+    return flat_params(v, problem.default_dynamics(int(v["n_dynamic"])))
 
 
 def run_strategy(
@@ -87,8 +84,7 @@ def run_strategy(
     progress: bool = False,
 ) -> StrategyResult:
     """Run ``strategy`` (dual, joint or random) and return its best configuration."""
-    if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    check_choice("strategy", strategy, STRATEGIES)
     if budget_v < 1 or budget_w < 0 or (strategy == "dual" and budget_w < 1):
         raise ConfigError(
             f"the budgets must be positive, got budget-v {budget_v} and budget-w {budget_w}"
@@ -111,7 +107,7 @@ def run_strategy(
             v_res = minimize(objective, problem.v_space(), budget=budget_v, phase="V", **common)
             if v_res.best_params is None:
                 return StrategyResult(strategy, None, None, {}, [v_res])
-            v_best = {n: int(v_res.best_params[n]) for n in V_NAMES}
+            v_best = architecture_of(v_res.best_params)
             # Phase V already measured the best architecture with the default dynamics:
             # phase W's GP starts from that observation (when it lies inside W's bounds).
             seen = (with_default_dynamics(problem, v_best), v_res.best_value)
@@ -127,7 +123,7 @@ def run_strategy(
             phases = [v_res, w_res]
             if w_res.best_value is not None and w_res.best_value <= v_res.best_value:
                 best, value, info = (
-                    {**v_best, **w_res.best_params},
+                    used_params({**v_best, **w_res.best_params}),
                     w_res.best_value,
                     w_res.best_info,
                 )
@@ -146,11 +142,7 @@ def run_strategy(
             strategy="bo" if strategy == "joint" else "random",
             **common,
         )
-        best = None
-        if res.best_params is not None:
-            n = int(res.best_params["n_dynamic"])
-            keep = set(V_NAMES) | {f"{k}_{i}" for i in range(n) for k in ("a", "tau_m", "r_m")}
-            best = {k: v for k, v in res.best_params.items() if k in keep}
+        best = None if res.best_params is None else used_params(res.best_params)
         return StrategyResult(strategy, best, res.best_value, res.best_info, [res])
     finally:
         ex.close()
@@ -185,4 +177,5 @@ def plot_convergence(result: StrategyResult, path: str | os.PathLike) -> None:
 
 
 def write_json_atomic(obj: Any, path: str | os.PathLike) -> None:
-    write_json(path, _clean(obj))
+    """`skipsnn.atomic.write_json` with the arguments the other way round."""
+    write_json(path, obj)
