@@ -105,14 +105,15 @@ def build_skipsnn(name: str, repo: Path, size: int, weight_scale: float = 1.0):
     """The skipsnn network, seeded; weights scaled so that spikes reach every layer."""
     import torch
 
-    from skipsnn.network import N_CLASSES, MMNDNet
+    from skipsnn.data.catalog import get_dataset_info
+    from skipsnn.network import MMNDNet
 
     if name == "plain3":
         cfg, source = plain3_config()
     else:  # "mmnd": the default (synthetic gestures) config; "dvsgesture": the paper-sized one
         cfg, source = mmnd_config(repo, "gestures" if name == "mmnd" else name)
     torch.manual_seed(0)
-    net = MMNDNet(cfg.network, (2, size, size), N_CLASSES[cfg.dataset.name])
+    net = MMNDNet(cfg.network, (2, size, size), get_dataset_info(cfg.dataset.name).n_classes)
     with torch.no_grad():
         for conv in [*net.convs, *net.adapters.values()]:
             conv.weight.mul_(weight_scale)

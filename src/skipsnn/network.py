@@ -36,10 +36,8 @@ from torch import nn
 
 from . import neuron, spike_conv
 from .config import Config, NetworkConfig, skip_edges
+from .data.catalog import get_dataset_info
 from .errors import ConfigError
-
-# Classes per dataset, so the parameter count can be computed without loading data.
-N_CLASSES = {"gestures": 11, "digits": 10, "dvsgesture": 11, "ncaltech101": 101}
 
 
 def conv_out_size(size: int, kernel: int, stride: int) -> int:
@@ -269,7 +267,7 @@ def build_network(
     cfg: Config, input_shape: tuple[int, int, int] | None = None, n_classes: int | None = None
 ) -> MMNDNet:
     """The network of ``cfg`` for frames of ``input_shape`` (default from dataset.size)."""
-    k = N_CLASSES[cfg.dataset.name] if n_classes is None else n_classes
+    k = get_dataset_info(cfg.dataset.name).n_classes if n_classes is None else n_classes
     return MMNDNet(cfg.network, input_shape_of(cfg, input_shape), k)
 
 
