@@ -86,7 +86,7 @@ def load_frames(
     path = cache_path(cache_dir, "frames", info.name, split, options, "pt")
     if path.exists():
         try:
-            blob = torch.load(path, weights_only=False)
+            blob = torch.load(path, weights_only=True)  # plain tensors, lists and numbers
             return FramedDataset(blob["x"], blob["y"], blob["classes"], blob["meta"])
         except Exception:  # a damaged cache file is rebuilt, not trusted
             path.unlink(missing_ok=True)
