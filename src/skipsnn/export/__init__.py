@@ -5,7 +5,8 @@
 or STDP). ``nir`` itself is imported only by the functions that use it.
 """
 
-from .nir_graph import NIRError, from_nir, read_nir, to_nir, write_nir
+from .nir_graph import NIRError, read_nir, to_nir, write_nir
+from .nir_import import from_nir
 from .run import export_run
 
 __all__ = ["NIRError", "export_run", "from_nir", "read_nir", "to_nir", "write_nir"]

@@ -27,7 +27,9 @@ def load_stdp_run(run: Path, cfg) -> tuple[Any, list]:
     try:
         state = torch.load(path, weights_only=True)
     except Exception as e:  # noqa: BLE001 (any unreadable file is the same one sentence)
-        raise ConfigError(f"cannot read {path} as an STDP checkpoint ({type(e).__name__})") from None
+        raise ConfigError(
+            f"cannot read {path} as an STDP checkpoint ({type(e).__name__})"
+        ) from None
     if not isinstance(state, dict) or state.get("method") != "stdp":
         raise ConfigError(f"{path} is not an STDP checkpoint")
     m = len(cfg.network.layers)
@@ -35,13 +37,15 @@ def load_stdp_run(run: Path, cfg) -> tuple[Any, list]:
         raise ConfigError(
             f"{run} is an unfinished STDP run ({state.get('layers_done')} of {m} layers trained)"
         )
-    if cfg.dataset.size is None:
+    if state.get("input_shape") is not None:
+        input_shape = tuple(int(v) for v in state["input_shape"])
+    elif cfg.dataset.size is not None:  # older checkpoints: the framed size of the config
+        conv0 = state["net"]["convs.0.weight"]
+        input_shape = (int(conv0.shape[1]), cfg.dataset.size, cfg.dataset.size)
+    else:
         raise ConfigError(
-            f"{run}'s config has no dataset.size, and an STDP checkpoint does not record the "
-            "input size"
+            f"{path} does not record the input shape and {run}'s config has no dataset.size"
         )
-    conv0 = state["net"]["convs.0.weight"]
-    input_shape = (int(conv0.shape[1]), cfg.dataset.size, cfg.dataset.size)
     net = build_network(cfg, input_shape, len(state["classes"]))
     net.load_state_dict(state["net"])
     return net, list(state["thetas"])
