@@ -37,6 +37,7 @@ import yaml
 from .atomic import write_text
 from .data.catalog import DATASETS as _REGISTRY
 from .errors import ConfigError, ParameterError, check_choice
+from .limits import check_limits, read_yaml
 from .neuron import Dynamic, NeuronParams, validate_params
 from .surrogate import SURROGATES
 
@@ -194,18 +195,8 @@ class Config:
 
     @classmethod
     def load(cls, path: str | Path) -> Config:
-        """Read a YAML config file."""
-        path = Path(path)
-        try:
-            text = path.read_text()
-        except OSError as e:
-            raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
-        try:
-            d = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            raise ConfigError(
-                f"config file {path} is not valid YAML ({e.__class__.__name__})"
-            ) from None
+        """Read a YAML config file (bounded: `skipsnn.limits.read_yaml`)."""
+        d = read_yaml(path)
         if d is not None and not isinstance(d, dict):
             raise ConfigError(f"config file {path} must hold a mapping of sections")
         return cls.from_dict(d)
@@ -324,6 +315,7 @@ class Config:
             raise ConfigError(f"label_fraction must be in (0, 1], got {tr.label_fraction}")
         if not 0 <= tr.val_fraction < 1:
             raise ConfigError(f"val_fraction must be in [0, 1), got {tr.val_fraction}")
+        check_limits(self)  # ranges of every number, and the training-memory estimate
         return self
 
 
@@ -417,6 +409,9 @@ def _from_dict(cls: type, d: Any, where: str) -> Any:
         raise ConfigError(f"{where} must be a mapping, got {type(d).__name__}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
+    bad = [k for k in d if not isinstance(k, str)]
+    if bad:
+        raise ConfigError(f"{where} has the key {bad[0]!r}, which is not a name")
     unknown = sorted(set(d) - names)
     if unknown:
         raise ConfigError(
@@ -461,6 +456,8 @@ def _convert(tp: Any, v: Any, where: str) -> Any:
                 raise ConfigError(f"{where} must be a number, got {v!r}") from None
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise ConfigError(f"{where} must be a number, got {v!r}")
+        if isinstance(v, int) and abs(v) > 1e308:
+            raise ConfigError(f"{where} must be a finite number, got a huge integer")
         if not math.isfinite(v):
             raise ConfigError(f"{where} must be a finite number, got {v!r}")
         return float(v)

@@ -17,6 +17,7 @@ import yaml
 from ..atomic import write_text
 from ..config import DATASETS, METHODS, Config, default_config
 from ..errors import ConfigError
+from ..limits import read_yaml
 from ._common import add_json_flag, emit
 
 CONFIG_FILE = "search_config.yaml"
@@ -61,14 +62,7 @@ def register(subparsers) -> None:
 
 def read_config(path: Path) -> tuple[Config, dict]:
     """A YAML file holding a training config plus an optional ``search:`` section."""
-    try:
-        d = yaml.safe_load(path.read_text())
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(
-            f"config file {path} is not valid YAML ({e.__class__.__name__})"
-        ) from None
+    d = read_yaml(path)  # bounded: strict UTF-8, no aliases, limited size and depth
     if d is None:
         d = {}
     if not isinstance(d, dict):
