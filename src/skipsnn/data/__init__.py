@@ -10,45 +10,31 @@ The names below are loaded from their submodules on first use, so that reading a
 event file (``skipsnn data inspect``) does not import torch.
 """
 
-from __future__ import annotations
-
-import importlib
+from ..lazy import lazy_exports
 
 _EXPORTS = {
-    "DATASETS": "catalog",
-    "DatasetInfo": "catalog",
-    "get_dataset_info": "catalog",
-    "synthetic_events": "catalog",
-    "DVSGesture": "datasets",
-    "NCaltech101": "datasets",
-    "EVENT_DTYPE": "events",
-    "make_events": "events",
-    "summarize": "events",
-    "frame_events": "binning",
-    "FramedDataset": "framing",
-    "load_frames": "framing",
-    "detect_format": "readers",
-    "inspect_file": "readers",
-    "read_aedat31": "readers",
-    "read_events": "readers",
-    "read_gesture_labels": "readers",
-    "read_nmnist": "readers",
-    "read_tonic_gesture_npy": "readers",
-    "stratified_fraction": "splits",
-    "train_val_split": "splits",
+    "DATASETS": ".catalog",
+    "DatasetInfo": ".catalog",
+    "get_dataset_info": ".catalog",
+    "synthetic_events": ".catalog",
+    "DVSGesture": ".datasets",
+    "NCaltech101": ".datasets",
+    "EVENT_DTYPE": ".events",
+    "make_events": ".events",
+    "summarize": ".events",
+    "frame_events": ".binning",
+    "FramedDataset": ".framing",
+    "load_frames": ".framing",
+    "detect_format": ".readers",
+    "inspect_file": ".readers",
+    "read_aedat31": ".readers",
+    "read_events": ".readers",
+    "read_gesture_labels": ".readers",
+    "read_nmnist": ".readers",
+    "read_tonic_gesture_npy": ".readers",
+    "stratified_fraction": ".splits",
+    "train_val_split": ".splits",
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
