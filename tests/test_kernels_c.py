@@ -28,14 +28,8 @@ def _grad(fn, x, p, **kw):
     return s.detach(), v.detach(), x.grad
 
 
-@pytest.mark.parametrize("save", ["full", "float16"])
-def test_per_neuron_dynamics_with_each_saved_precision(save):
-    """Per-neuron parameters are expanded to one value per neuron; with h kept in float16
-    they must still be float32 buffers (they once took h's dtype: NaN gradients)."""
-    if cb.c_backend_error() is not None:
-        pytest.skip(f"no C compiler: {cb.c_backend_error()}")
-    if not ls.resolve_backend(torch.zeros(1), "c", save) == "c":
-        pytest.skip("this C build cannot keep h in float16 (neither F16C nor _Float16)")
+def check_per_neuron_dynamics(backend, save):
+    """Per-neuron parameters (one value per neuron) against the reference, h kept in ``save``."""
     g = torch.Generator().manual_seed(3)
     x = 1.2 + 1.5 * torch.randn((5, 2, 6, 4, 3), generator=g)
     shape = (6, 4, 3)
@@ -47,7 +41,18 @@ def test_per_neuron_dynamics_with_each_saved_precision(save):
         v_reset=-0.2,
     )
     sr, vr, gr = _grad(lif_multistep_reference, x, p)
-    sf, vf, gf = _grad(ls.lif_scan, x, p, backend="c", save=save)
+    sf, vf, gf = _grad(ls.lif_scan, x, p, backend=backend, save=save)
     assert torch.equal(sf, sr) and torch.equal(vf, vr)
     tol = {"full": (1e-5, 1e-6), "float16": (3e-3, 1e-4)}[save]
     torch.testing.assert_close(gf, gr, rtol=tol[0], atol=tol[1])
+
+
+@pytest.mark.parametrize("save", ["full", "float16"])
+def test_per_neuron_dynamics_with_each_saved_precision(save):
+    """Per-neuron parameters are expanded to one value per neuron; with h kept in float16
+    they must still be float32 buffers (they once took h's dtype: NaN gradients)."""
+    if cb.c_backend_error() is not None:
+        pytest.skip(f"no C compiler: {cb.c_backend_error()}")
+    if not ls.resolve_backend(torch.zeros(1), "c", save) == "c":
+        pytest.skip("this C build cannot keep h in float16 (neither F16C nor _Float16)")
+    check_per_neuron_dynamics("c", save)

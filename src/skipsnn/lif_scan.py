@@ -25,20 +25,20 @@ the dimensions the parameter was broadcast over; autograd carries them on to
 is ``h >= 0``; 2 bytes with ``save="float16"``) and ``x`` only when ``R_m`` or ``tau_m``
 need a gradient. The reference keeps about five tensors per step.
 
-Backends, picked per call (``backend=`` or the ``SKIPSNN_LIF_BACKEND`` variable):
+Backends, picked per call (``backend=`` or the ``SKIPSNN_LIF_BACKEND`` variable), each a
+module of `skipsnn.kernels`:
 
-- ``c``: a small C kernel (OpenMP over blocks of neurons; a block's state and per-channel
-  parameters stay in cache across the time loop), compiled with the system C compiler on
-  first use into ``~/.cache/skipsnn`` (``$SKIPSNN_CACHE``; about a second, atomic) and
-  called through ctypes; CPU float32 only. Any dense time-major layout is taken as it is
-  (channels-last convolution outputs are not copied).
+- ``c``: a small C kernel (``kernels/lif_scan.c``; OpenMP over blocks of neurons, a
+  block's state and per-channel parameters stay in cache across the time loop), compiled
+  with the system C compiler on first use into ``~/.cache/skipsnn`` (``$SKIPSNN_CACHE``;
+  about a second, atomic) and called through ctypes; CPU float32 only. Any dense
+  time-major layout is taken as it is (channels-last convolution outputs are not copied).
 - ``torch``: an in-place time loop in plain torch ops; any device and dtype.
-- ``triton``: a Triton kernel for CUDA tensors. Written for the GPU path but **not run in
-  this project's sessions so far** (no GPU was available); ``auto`` does not pick it
-  unless ``SKIPSNN_LIF_BACKEND=triton`` asks for it, and it falls back to ``torch``
-  when Triton is missing.
+- ``triton``: the same two scans as Triton kernels, for CUDA float32 tensors, and for CPU
+  tensors when Triton's interpreter runs them (``TRITON_INTERPRET=1``, see
+  `triton_interpreter_active`); ``triton`` is imported only when this backend is asked for.
 
-``auto`` takes ``c`` when it applies and compiles, else ``torch``.
+`resolve_backend` says which one runs; a request that does not apply falls back to ``torch``.
 """
 
 from __future__ import annotations
@@ -90,15 +90,51 @@ def resolve_save(save: str | None = None) -> str:
     return want
 
 
+_TRUE = ("1", "true", "on", "yes")
+
+
+def triton_interpreter_active() -> bool:
+    """Whether Triton's interpreter runs the Triton backend (so that it takes CPU tensors).
+
+    Triton decides when the kernels are defined, on the backend's first use, by the
+    ``TRITON_INTERPRET`` variable; from then on the answer is what those kernels are. Before
+    that, and with the variable unset, triton is not imported to answer.
+    """
+    if _triton_module is None and os.environ.get("TRITON_INTERPRET", "").lower() not in _TRUE:
+        return False
+    module = _load_triton()
+    return module is not None and module.INTERPRETED
+
+
+def _triton_runs_on(x: torch.Tensor) -> bool:
+    if x.dtype != torch.float32:
+        return False
+    if x.is_cuda:
+        return _load_triton() is not None
+    return x.device.type == "cpu" and triton_interpreter_active()
+
+
 def resolve_backend(x: torch.Tensor, backend: str | None = None, save: str = "full") -> str:
-    """The backend that will run for input ``x``: the request if it applies, else ``torch``."""
+    """The backend that will run for input ``x``: the request if it applies, else ``torch``.
+
+    ``backend`` (default: ``$SKIPSNN_LIF_BACKEND``, else ``auto``) is one of `BACKENDS`.
+    ``auto`` goes by the device of ``x``: on the CPU the C kernel, on CUDA the Triton
+    kernels, on any other device (``mps``, ...) the torch backend. A backend applies when
+    ``x`` is float32 and: ``c`` -- ``x`` is on the CPU, the kernel compiled and, for
+    ``save="float16"``, the build can keep half precision; ``triton`` -- Triton imports and
+    ``x`` is on CUDA, or on the CPU under Triton's interpreter (`triton_interpreter_active`).
+    Whatever does not apply (no compiler, no Triton, another dtype) runs on ``torch``,
+    which always applies.
+    """
     want = backend or os.environ.get("SKIPSNN_LIF_BACKEND", "auto")
     if want not in BACKENDS:
         raise ParameterError(f"unknown LIF backend {want!r}; choose one of {', '.join(BACKENDS)}")
-    if want in ("auto", "c") and x.device.type == "cpu" and x.dtype == torch.float32:
+    if want == "auto":
+        want = {"cpu": "c", "cuda": "triton"}.get(x.device.type, "torch")
+    if want == "c" and x.device.type == "cpu" and x.dtype == torch.float32:
         if c_backend.load_library() is not None and (save == "full" or c_backend.has_half()):
             return "c"
-    if want == "triton" and x.is_cuda and x.dtype == torch.float32 and _load_triton():
+    if want == "triton" and _triton_runs_on(x):
         return "triton"
     return "torch"
 
@@ -108,7 +144,7 @@ def available_backends() -> list[str]:
     out = ["torch"]
     if c_backend.load_library() is not None:
         out.insert(0, "c")
-    if torch.cuda.is_available() and _load_triton():
+    if (torch.cuda.is_available() or triton_interpreter_active()) and _load_triton():
         out.append("triton")
     return out
 
