@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..config import DATASETS, METHODS, Config, default_config
 from ..errors import ConfigError
+from ..folders import CHECKPOINT, check_writable
 from ._common import add_json_flag, emit
 
 
@@ -53,8 +54,19 @@ def resolve_config(args) -> Config:
     """The run's config: saved (on resume), else --config, else the dataset's default;
     then the options given on the command line."""
     saved = args.out / "config.yaml"
-    if args.resume and saved.exists():
-        base = Config.load(saved)
+    if args.resume:
+        if not (args.out / CHECKPOINT).is_file():
+            raise ConfigError(f"there is no run to resume in {args.out} (no {CHECKPOINT})")
+        base = Config.load(saved) if saved.is_file() else None
+        if base is None:
+            raise ConfigError(f"{args.out} has a checkpoint but no config.yaml to resume with")
+        if args.config is not None:
+            given = Config.load(args.config).replace(train={"epochs": base.train.epochs})
+            if given != base:
+                raise ConfigError(
+                    f"--config {args.config} differs from the config of the run in {args.out}; "
+                    "resume without --config, or start a new run in another folder"
+                )
     elif args.config is not None:
         base = Config.load(args.config)
     else:
@@ -77,9 +89,8 @@ def resolve_config(args) -> Config:
 def train_command(args) -> int:
     from ..train import run_training
 
+    check_writable(args.out)
     cfg = resolve_config(args)
-    if args.out.exists() and not args.out.is_dir():
-        raise ConfigError(f"--out {args.out} exists and is not a folder")
     m = run_training(cfg, args.out, resume=args.resume, progress=not args.no_progress)
     return emit(m, args.json, _summary(m, args.out))
 

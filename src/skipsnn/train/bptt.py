@@ -18,7 +18,6 @@ gives the same numbers (for the same ``train.num_threads`` and torch build).
 from __future__ import annotations
 
 import math
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from ..errors import ConfigError
 from ..network import MMNDNet, calibrate_rates
 from . import checkpoint as ckpt
 from .metrics import accuracy
-from .setup import RunSetup, Trained, prepare
+from .setup import RunSetup, Trained, log_line, prepare, progress_bar
 
 
 def train_epoch(
@@ -134,23 +133,20 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
     shuffle = torch.Generator().manual_seed(tr.seed)
     start_epoch, history, train_seconds, cpu_seconds = 0, [], 0.0, 0.0
     if state is not None:
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        shuffle.set_state(state["shuffle_rng"])
-        ckpt.set_rng_states(state["rng"])
-        start_epoch, history = state["epoch"], state["history"]
-        train_seconds, cpu_seconds = state["train_seconds"], state["train_cpu_seconds"]
+        with ckpt.restoring(out / ckpt.CHECKPOINT):
+            net.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            shuffle.set_state(state["shuffle_rng"])
+            ckpt.set_rng_states(state["rng"])
+            start_epoch, history = int(state["epoch"]), list(state["history"])
+            train_seconds = float(state["train_seconds"])
+            cpu_seconds = float(state["train_cpu_seconds"])
 
     train_idx = torch.as_tensor(split.train)
     n_batches = math.ceil(len(train_idx) / tr.batch_size)
     last = tr.epochs if stop_after is None else min(tr.epochs, start_epoch + stop_after)
-    bar = tqdm(
-        total=(last - start_epoch) * n_batches,
-        desc=f"bptt {cfg.dataset.name}",
-        unit="batch",
-        disable=not setup.progress or not sys.stderr.isatty(),
-    )
+    bar = progress_bar((last - start_epoch) * n_batches, f"bptt {cfg.dataset.name}", setup.progress)
     x_val, y_val = x[split.val], y[split.val]
     for epoch in range(start_epoch + 1, last + 1):
         t0, c0 = time.perf_counter(), time.process_time()
@@ -174,8 +170,12 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
                 "epoch_cpu_seconds": cpu,
             }
         )
-        bar.set_postfix(
-            loss=f"{row['train_loss']:.3f}", val_acc="-" if val_acc is None else f"{val_acc:.3f}"
+        shown = "-" if val_acc is None else f"{val_acc:.3f}"
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_acc=shown)
+        log_line(
+            setup.progress,
+            f"bptt {cfg.dataset.name} epoch {epoch}/{tr.epochs}: train loss "
+            f"{row['train_loss']:.4f}, validation accuracy {shown} ({seconds:.1f} s)",
         )
         if out is not None:
             state = {

@@ -8,7 +8,11 @@ file or the new one, never half of one.
 from __future__ import annotations
 
 import json
+import pickle
 import random
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,7 @@ import torch
 from .. import atomic
 from ..atomic import atomic_write  # noqa: F401  (used by the trainers and plots)
 from ..errors import ConfigError
+from ..folders import CHECKPOINT
 
 
 def save_torch(obj: Any, path: Path) -> None:
@@ -44,18 +49,40 @@ def write_jsonl(rows: list[dict], path: Path) -> None:
 
 
 def rng_states() -> dict[str, Any]:
-    """The global random states of torch, numpy and python."""
+    """The global random states of torch, numpy and python, as tensors and plain data
+    (so that a checkpoint loads with ``torch.load(weights_only=True)``)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
     return {
         "torch": torch.get_rng_state(),
-        "numpy": np.random.get_state(),
+        "numpy": {
+            "name": str(name),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
         "python": random.getstate(),
     }
 
 
 def set_rng_states(states: dict[str, Any]) -> None:
     torch.set_rng_state(states["torch"])
-    np.random.set_state(states["numpy"])
-    random.setstate(states["python"])
+    n = states["numpy"]
+    keys = n["keys"].numpy().astype(np.uint32)
+    np.random.set_state((n["name"], keys, n["pos"], n["has_gauss"], n["cached_gaussian"]))
+    version, internal, gauss = states["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+@contextmanager
+def restoring(path: Path) -> Iterator[None]:
+    """Turn a checkpoint whose entries do not fit the run being restored (wrong shapes,
+    missing or mistyped entries) into one `ConfigError` sentence."""
+    try:
+        yield
+    except (KeyError, IndexError, RuntimeError, TypeError, ValueError, AttributeError) as e:
+        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise ConfigError(f"{path} does not fit this run ({reason})") from None
 
 
 def seed_everything(seed: int) -> None:
@@ -65,12 +92,30 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    # The checkpoint holds numpy RNG state and python objects we wrote ourselves.
-    return torch.load(path, weights_only=False)
+def load_checkpoint(path: Path, required: tuple[str, ...] = ("config", "history")) -> dict:
+    """A checkpoint written by `save_torch`, loaded without unpickling any code.
+
+    ``torch.load(weights_only=True)`` accepts only tensors and plain data, so a crafted
+    file cannot run code; an empty, truncated, damaged or foreign file, or one that lacks
+    the ``required`` keys, raises `ConfigError` with one sentence.
+    """
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ConfigError(
+            f"{path} holds objects other than tensors and plain data; refusing to load it "
+            "(a skipsnn checkpoint never does)"
+        ) from None
+    except (OSError, RuntimeError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise ConfigError(f"{path} is not a readable checkpoint ({reason})") from None
+    if not isinstance(state, dict) or not all(k in state for k in required):
+        raise ConfigError(f"{path} is not a skipsnn checkpoint (missing entries)")
+    if not isinstance(state["config"], dict) or not isinstance(state["history"], list):
+        raise ConfigError(f"{path} is not a skipsnn checkpoint (malformed entries)")
+    return state
 
 
-CHECKPOINT = "checkpoint.pt"
 
 
 def existing_checkpoint(out: Path, resume: bool) -> dict[str, Any] | None:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from ..config import Config
 from ..errors import ConfigError, DataError
+from ..folders import check_writable, folder_lock
 from ..network import build_network
 from . import bptt, stdp
 from . import checkpoint as ckpt
@@ -59,15 +60,25 @@ def run_training(
     evaluated), ``params``, ``epochs``, ``train_seconds``, ``label_fraction``.
     """
     cfg = cfg.validate()
-    tr = cfg.train
-    method = METHODS[tr.method]
+    method = METHODS[cfg.train.method]
     if hasattr(method, "check_options"):
         method.check_options(cfg)
+    if out_dir is None:
+        return _run(cfg, method, None, resume, evaluate_test, progress, data, stop_after)
+    out = Path(out_dir)
+    check_writable(out)
+    with folder_lock(out, "run"):
+        return _run(cfg, method, out, resume, evaluate_test, progress, data, stop_after)
+
+
+def _run(cfg, method, out, resume, evaluate_test, progress, data, stop_after) -> dict[str, Any]:
+    """`run_training` once the config is valid and the run folder (if any) is ours."""
+    tr = cfg.train
     torch.set_num_threads(tr.num_threads)
-    out = Path(out_dir) if out_dir is not None else None
     state = ckpt.existing_checkpoint(out, resume) if out is not None else None
     if state is not None:
-        method.check_resume(state, cfg, out)
+        with ckpt.restoring(out / ckpt.CHECKPOINT):
+            method.check_resume(state, cfg, out)
 
     train_set, test_set = load_data(cfg, data, progress)
     if evaluate_test and test_set is None:
@@ -77,7 +88,6 @@ def run_training(
     ckpt.seed_everything(tr.seed)
     net = build_network(cfg, tuple(int(v) for v in train_set.x.shape[2:]), len(classes))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
         cfg.save(out / "config.yaml")
         ckpt.write_jsonl([] if state is None else state["history"], out / "metrics.jsonl")
 
@@ -157,8 +167,10 @@ def load_run(run_dir: str | Path) -> tuple[Config, Any, dict]:
     state = ckpt.load_checkpoint(run / ckpt.CHECKPOINT)
     if "model" not in state:
         raise ConfigError(f"{run / ckpt.CHECKPOINT} is not a BPTT checkpoint")
-    net = build_network(cfg, tuple(state["input_shape"]), len(state["classes"]))
-    net.load_state_dict(state["model"])
+    with ckpt.restoring(run / ckpt.CHECKPOINT):
+        net = build_network(cfg, tuple(state["input_shape"]), len(state["classes"]))
+        net.load_state_dict(state["model"])
+        state["epoch"] = int(state["epoch"])
     return cfg, net, state
 
 
@@ -170,7 +182,7 @@ def evaluate_run(run_dir: str | Path, *, data: Any = None, progress: bool = True
     """
     run = Path(run_dir)
     stored_path = run / "metrics.json"
-    stored = json.loads(stored_path.read_text()) if stored_path.exists() else None
+    stored = read_metrics(stored_path) if stored_path.exists() else None
     if not (run / "config.yaml").exists():
         raise ConfigError(f"{run} is not a run folder (no config.yaml)")
     if Config.load(run / "config.yaml").train.method != "bptt":
@@ -200,3 +212,14 @@ def evaluate_run(run_dir: str | Path, *, data: Any = None, progress: bool = True
         **res,
         "stored_test_accuracy": None if stored is None else stored.get("test_accuracy"),
     }
+
+
+def read_metrics(path: Path) -> dict[str, Any]:
+    """A run's ``metrics.json``; a damaged one is one `ConfigError` sentence."""
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path} is not readable JSON ({e})") from None
+    if not isinstance(metrics, dict):
+        raise ConfigError(f"{path} does not hold a JSON object")
+    return metrics

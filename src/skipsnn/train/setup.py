@@ -15,12 +15,14 @@ splits:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from ..config import Config
 
@@ -60,6 +62,21 @@ class Trained(NamedTuple):
     scores: Callable[[torch.Tensor], torch.Tensor] | None = None
     spikes: Callable[[torch.Tensor], list[torch.Tensor]] | None = None
     plots: Callable[[Path], None] | None = None
+
+
+def progress_bar(total: int, desc: str, progress: bool) -> tqdm:
+    """A tqdm bar on a terminal; disabled elsewhere (logs get `log_line` instead)."""
+    return tqdm(total=total, desc=desc, unit="batch", disable=not progress or not _tty())
+
+
+def log_line(progress: bool, text: str) -> None:
+    """One line on stderr per epoch / layer when there is no terminal for a bar."""
+    if progress and not _tty():
+        print(text, file=sys.stderr, flush=True)
+
+
+def _tty() -> bool:
+    return sys.stderr.isatty()
 
 
 def load_data(cfg: Config, data: Any = None, progress: bool = True) -> tuple[Any, Any]:

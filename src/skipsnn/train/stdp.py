@@ -24,20 +24,18 @@ import copy
 import hashlib
 import json
 import math
-import sys
 import time
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ..errors import ConfigError
 from . import checkpoint as ckpt
 from .competition import run_competitive
 from .readout import fit_readout, pooled_counts
-from .setup import RunSetup, Trained, prepare
+from .setup import RunSetup, Trained, log_line, prepare, progress_bar
 from .stdp_options import STDPOptions, stdp_options
 from .stdp_rule import STDPParams, apply_stdp, sequence_pairings
 
@@ -166,9 +164,13 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
     thetas = [torch.zeros(conv.out_channels) for conv in net.convs]
     layers_done, history, seconds = 0, [], 0.0
     if state is not None:
-        net.load_state_dict(state["net"])
-        thetas, layers_done = state["thetas"], state["layers_done"]
-        history, seconds = state["history"], state["stdp_seconds"]
+        with ckpt.restoring(out / ckpt.CHECKPOINT):
+            net.load_state_dict(state["net"])
+            thetas = [torch.as_tensor(t, dtype=torch.float32) for t in state["thetas"]]
+            if [t.shape for t in thetas] != [(c.out_channels,) for c in net.convs]:
+                raise ValueError("the adaptive thresholds do not fit the layers")
+            layers_done, seconds = int(state["layers_done"]), float(state["stdp_seconds"])
+            history = list(state["history"])
 
     m = len(net.convs)
     key = _phase_key(cfg, x_raw)
@@ -195,12 +197,8 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
         ckpt.save_run_state(state, history, out)
 
     n_batches = math.ceil(len(split.pool) / batch_size)
-    bar = tqdm(
-        total=(last - layers_done) * epochs * n_batches,
-        desc=f"stdp {cfg.dataset.name}",
-        unit="batch",
-        disable=not setup.progress or not sys.stderr.isatty(),
-    )
+    total = (last - layers_done) * epochs * n_batches
+    bar = progress_bar(total, f"stdp {cfg.dataset.name}", setup.progress)
     with torch.no_grad():
         for i in range(layers_done + 1, last + 1):
             t_layer = time.perf_counter()
@@ -225,7 +223,13 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
                         "theta_mean": thetas[i - 1].mean().item(),
                     }
                 )
-                bar.set_postfix(layer=i, rate=f"{history[-1]['firing_rate']:.3f}")
+                rate = history[-1]["firing_rate"]
+                bar.set_postfix(layer=i, rate=f"{rate:.3f}")
+                log_line(
+                    setup.progress,
+                    f"stdp {cfg.dataset.name} layer {i}/{m} epoch {epoch}/{epochs}: "
+                    f"firing rate {rate:.4f}, mean weight change {history[-1]['w_change']:.2e}",
+                )
             seconds += time.perf_counter() - t_layer
             if out is not None:
                 save_checkpoint(i)

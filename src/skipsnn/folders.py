@@ -1,0 +1,88 @@
+"""Output folders: checked for writing before any work starts, and one run per folder.
+
+A training run or a search holds an exclusive lock on its folder (``fcntl.flock`` on
+``<folder>/.lock``) for as long as it runs. A second process asking for the same folder
+is refused at once with one sentence, instead of both running and one silently
+overwriting the other's results. The kernel drops the lock when its holder exits, even
+after ``kill -9``, so a killed run never leaves a stale lock behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import ConfigError
+
+LOCK_NAME = ".lock"
+CHECKPOINT = "checkpoint.pt"  # a run folder's training state (`skipsnn.train.checkpoint`)
+
+
+def check_writable(folder: str | os.PathLike, what: str = "--out") -> None:
+    """Raise `ConfigError` unless ``folder`` is, or could be created as, a writable folder.
+
+    Cheap and side-effect free, so commands call it before loading any data.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{what} {folder} exists and is not a folder")
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing != folder and not existing.is_dir():
+        raise ConfigError(f"{what} {folder} cannot be created: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {folder} is not writable (no write permission on {existing})")
+
+
+@contextmanager
+def folder_lock(folder: str | os.PathLike, what: str = "run") -> Iterator[Path]:
+    """Create ``folder`` if needed and hold its exclusive lock while the block runs.
+
+    If the block fails and the folder holds nothing but the lock (it was created here),
+    the folder is removed again: bad input leaves nothing behind.
+    """
+    folder = Path(folder)
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise ConfigError(f"cannot write to {folder}: {e.strerror or e}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+                raise ConfigError(
+                    f"{folder} is in use by another {what} (process {holder}); "
+                    "wait for it to finish or choose another folder"
+                ) from None
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        ok = False
+        try:
+            yield folder
+            ok = True
+        finally:
+            if not ok and created:
+                _remove_if_only_lock(folder)
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _remove_if_only_lock(folder: Path) -> None:
+    try:
+        if [p.name for p in folder.iterdir()] == [LOCK_NAME]:
+            (folder / LOCK_NAME).unlink()
+            folder.rmdir()
+    except OSError:
+        pass  # best effort: never mask the error that got us here

@@ -1,0 +1,192 @@
+"""Run folders under hostile conditions: crafted and damaged checkpoints, unwritable
+folders, resume misuse, two runs on one folder, file modes (issue 11, items 1-3, 6-8)."""
+
+import io
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import skipsnn.train.run as run
+from skipsnn.cli import main
+from skipsnn.folders import folder_lock
+from test_cli_train import toy_data, write_cfg  # noqa: F401  (fixture)
+
+
+def _train(cfg, out, *extra):
+    return main(["train", "--config", str(cfg), "--out", str(out), "--no-progress", *extra])
+
+
+def _one_sentence(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.fixture()
+def finished_run(tmp_path, toy_data, capsys):  # noqa: F811
+    cfg = write_cfg(tmp_path / "c.yaml", epochs=1)
+    out = tmp_path / "run"
+    assert _train(cfg, out) == 0
+    capsys.readouterr()
+    return cfg, out
+
+
+class _Payload:
+    """Unpickling this runs ``touch <marker>``: what a crafted checkpoint would do."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_crafted_checkpoint_is_refused_and_its_payload_never_runs(finished_run, capsys):
+    cfg, out = finished_run
+    marker = out.parent / "pwned"
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    state["history"] = [_Payload(marker)]
+    torch.save(state, out / "checkpoint.pt")
+    assert main(["evaluate", str(out)]) == 2
+    assert "refusing to load" in _one_sentence(capsys.readouterr().err)
+    assert _train(cfg, out, "--resume", "--epochs", "2") == 2
+    assert "refusing to load" in _one_sentence(capsys.readouterr().err)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda b: b"",
+        lambda b: b[: len(b) // 2],
+        lambda b: bytes((i * 7919) % 256 for i in range(4096)),
+        lambda b: _saved([1, 2, 3]),  # valid torch file, not a checkpoint
+        lambda b: _saved({"config": {}, "history": [], "model": {"w": torch.zeros(2)}}),
+    ],
+    ids=["empty", "truncated", "random-bytes", "not-a-dict", "wrong-entries"],
+)
+def test_a_damaged_checkpoint_is_one_sentence(finished_run, capsys, damage):
+    cfg, out = finished_run
+    path = out / "checkpoint.pt"
+    path.write_bytes(damage(path.read_bytes()))
+    assert main(["evaluate", str(out)]) == 2
+    _one_sentence(capsys.readouterr().err)
+    assert _train(cfg, out, "--resume", "--epochs", "2") == 2
+    _one_sentence(capsys.readouterr().err)
+
+
+def _saved(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def test_an_unterminated_metrics_json_is_one_sentence(finished_run, capsys):
+    _, out = finished_run
+    (out / "metrics.json").write_text('{"test_accuracy": 0.5,')
+    assert main(["evaluate", str(out)]) == 2
+    assert "metrics.json" in _one_sentence(capsys.readouterr().err)
+
+
+def test_an_unwritable_out_is_refused_before_the_data_loads(tmp_path, monkeypatch, capsys):
+    def no_data(*a, **k):
+        raise AssertionError("the data should not be loaded")
+
+    monkeypatch.setattr(run, "load_data", no_data)
+    cfg = write_cfg(tmp_path / "c.yaml")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert _train(cfg, blocker / "run") == 2
+    assert "not a folder" in _one_sentence(capsys.readouterr().err)
+    assert _train(cfg, blocker) == 2
+    assert "not a folder" in _one_sentence(capsys.readouterr().err)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_a_read_only_out_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(run, "load_data", lambda *a, **k: pytest.fail("data loaded"))
+    cfg = write_cfg(tmp_path / "c.yaml")
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        assert _train(cfg, locked / "run") == 2
+        assert "not writable" in _one_sentence(capsys.readouterr().err)
+    finally:
+        locked.chmod(0o755)
+
+
+def test_resume_needs_a_run_and_refuses_another_config(finished_run, tmp_path, capsys):
+    cfg, out = finished_run
+    assert _train(cfg, tmp_path / "nowhere", "--resume") == 2
+    assert "no run to resume" in _one_sentence(capsys.readouterr().err)
+    assert not (tmp_path / "nowhere").exists()
+    before = (out / "metrics.json").read_bytes()
+    other = write_cfg(tmp_path / "other.yaml", epochs=1, lr=0.5)
+    assert _train(other, out, "--resume") == 2
+    assert "differs" in _one_sentence(capsys.readouterr().err)
+    assert (out / "metrics.json").read_bytes() == before
+    # The run's own config (only --epochs may change) is accepted.
+    assert _train(cfg, out, "--resume", "--epochs", "2") == 0
+
+
+def test_a_second_run_on_a_busy_folder_is_refused(tmp_path, toy_data, capsys):  # noqa: F811
+    cfg = write_cfg(tmp_path / "c.yaml", epochs=1)
+    out = tmp_path / "run"
+    with folder_lock(out):
+        assert _train(cfg, out) == 2
+        assert "in use by another run" in _one_sentence(capsys.readouterr().err)
+        assert not (out / "config.yaml").exists()
+    assert _train(cfg, out) == 0  # free again once the first holder is done
+
+
+def test_the_lock_is_held_across_processes(tmp_path):
+    out = tmp_path / "busy"
+    code = (
+        "import sys, time\n"
+        "from skipsnn.folders import folder_lock\n"
+        f"with folder_lock({str(out)!r}):\n"
+        "    print('locked', flush=True)\n"
+        "    sys.stdin.readline()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        from skipsnn.errors import ConfigError
+
+        with pytest.raises(ConfigError, match=f"process {holder.pid}"):
+            with folder_lock(out):
+                pass
+    finally:
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+    with folder_lock(out):  # released when the holder exits
+        pass
+
+
+def test_output_files_follow_the_umask(tmp_path, toy_data):  # noqa: F811
+    cfg = write_cfg(tmp_path / "c.yaml", epochs=1)
+    old = os.umask(0o022)
+    try:
+        assert _train(cfg, tmp_path / "run") == 0
+    finally:
+        os.umask(old)
+    for name in ("metrics.json", "config.yaml", "checkpoint.pt", "metrics.jsonl", "curves.png"):
+        assert stat.S_IMODE((tmp_path / "run" / name).stat().st_mode) == 0o644, name
+
+
+def test_no_terminal_gets_one_line_per_epoch(tmp_path, toy_data, capsys):  # noqa: F811
+    cfg = write_cfg(tmp_path / "c.yaml", epochs=2)
+    assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "r"), "--json"]) == 0
+    captured = capsys.readouterr()
+    lines = [x for x in captured.err.splitlines() if "epoch" in x]
+    assert [x.split("epoch ")[1].split(":")[0] for x in lines] == ["1/2", "2/2"]
+    assert json.loads(captured.out)["epochs"] == 2
