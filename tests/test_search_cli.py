@@ -7,7 +7,8 @@ import json
 import pytest
 import yaml
 
-import skipsnn.train.bptt as bptt
+import skipsnn.train.run as run
+import skipsnn.train.setup as setup
 from skipsnn.cli import main
 from test_bptt import tiny_cfg, toy_split
 
@@ -27,7 +28,8 @@ SEARCH = {
 @pytest.fixture()
 def toy_data(monkeypatch):
     data = (toy_split(8, 0), toy_split(4, 1))
-    monkeypatch.setattr(bptt, "load_data", lambda cfg, data_=None, progress=True: data)
+    for module in (setup, run):  # where the search command, the objective and a run load it
+        monkeypatch.setattr(module, "load_data", lambda cfg, data_=None, progress=True: data)
     return data
 
 
