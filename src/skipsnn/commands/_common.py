@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
+from collections.abc import Callable
 from typing import Any
 
 from ..atomic import jsonable
@@ -16,3 +19,39 @@ def emit(result: dict[str, Any], as_json: bool, text: str) -> int:
 
 def add_json_flag(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+SEED_MAX = 2**32 - 1  # seeds are 32-bit everywhere (numpy, torch, the configs)
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:30] + "...")
+
+
+def int_in(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number in ``[lo, hi]``, else a usage error (exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {_shown(text)}") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"must be between {lo} and {hi}, got {v}")
+        return v
+
+    return parse
+
+
+def fraction(text: str) -> float:
+    """An argparse ``type``: a number in (0, 1]."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {_shown(text)}") from None
+    if not (math.isfinite(v) and 0 < v <= 1):
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {_shown(text)}")
+    return v
+
+
+seed_int = int_in(0, SEED_MAX)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from ._common import add_json_flag, emit
+from ..errors import DataError
+from ..limits import LIMITS
+from ._common import add_json_flag, emit, int_in, seed_int
+
+# The smallest split of the built-in datasets holds more than this many samples: the
+# frames of a split take at least this many times one sample's frame.
+MIN_SPLIT_SAMPLES = 200
 
 
 def register(subparsers) -> None:
@@ -32,20 +38,31 @@ def register(subparsers) -> None:
         q.add_argument("name", help="gestures, digits, dvsgesture or ncaltech101")
         q.add_argument("--split", default="train", choices=("train", "test"))
         q.add_argument("--root", help="folder of a downloaded real dataset")
-        q.add_argument("--n-bins", type=int, help="time bins (default: the dataset's)")
         q.add_argument(
-            "--size", type=int, help="frame side after downsampling (default: the dataset's)"
+            "--n-bins",
+            type=int_in(*map(int, LIMITS["dataset.n_bins"])),
+            help="time bins (default: the dataset's)",
         )
-        q.add_argument("--seed", type=int, default=0, help="generation seed (default 0)")
+        q.add_argument(
+            "--size",
+            type=int_in(*map(int, LIMITS["dataset.size"])),
+            help="frame side after downsampling (default: the dataset's)",
+        )
+        q.add_argument("--seed", type=seed_int, default=0, help="generation seed (default 0)")
         q.add_argument(
             "--cache-dir", help="cache folder (default $SKIPSNN_CACHE or ~/.cache/skipsnn)"
         )
         q.add_argument("--no-progress", action="store_true", help="hide the progress bar")
         if name == "preview":
             q.add_argument("--out", required=True, help="PNG file to write")
-            q.add_argument("--per-class", type=int, default=2, help="samples per class (default 2)")
             q.add_argument(
-                "--columns", type=int, default=6, help="time steps drawn per sample (default 6)"
+                "--per-class", type=int_in(1, 100), default=2, help="samples per class (default 2)"
+            )
+            q.add_argument(
+                "--columns",
+                type=int_in(1, 100),
+                default=6,
+                help="time steps drawn per sample (default 6)",
             )
         add_json_flag(q)
         q.set_defaults(handler=handler)
@@ -83,9 +100,27 @@ def list_cmd(args) -> int:
     return emit({"datasets": rows}, args.json, text)
 
 
+def _check_frames(args) -> None:
+    """Refuse frames that cannot fit in memory, before any work is done."""
+    from ..data import get_dataset_info
+    from ..limits import machine_memory_bytes
+
+    info = get_dataset_info(args.name)
+    n_bins, size = args.n_bins or info.n_bins, args.size or info.size
+    need = MIN_SPLIT_SAMPLES * n_bins * 2 * size * size
+    have = machine_memory_bytes()
+    if have and need > have:
+        raise DataError(
+            f"frames of {n_bins} bins x {size} x {size} pixels would take more than "
+            f"{need / 2**30:.1f} GiB for a split of {MIN_SPLIT_SAMPLES} samples, more than this "
+            f"machine's {have / 2**30:.1f} GiB of memory; use fewer --n-bins or a smaller --size"
+        )
+
+
 def _load(args):
     from ..data import load_frames
 
+    _check_frames(args)
     return load_frames(
         args.name,
         args.split,
@@ -125,7 +160,6 @@ def prepare_cmd(args) -> int:
 
 def preview_cmd(args) -> int:
     from ..data.preview import preview_png
-    from ..errors import DataError
 
     if not args.out.lower().endswith(".png"):  # before any work is done
         raise DataError(f"the preview file must end in .png, got {args.out}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._common import add_json_flag, emit
+from ._common import add_json_flag, emit, seed_int
 
 # Small enough for about ten minutes on two cores, large enough for the GP to matter.
 DEMO_SEARCH = ("--budget-v", "8", "--budget-w", "6", "--trial-epochs", "3")
@@ -68,7 +68,7 @@ def register(subparsers) -> None:
     )
     p.add_argument("--out", default="runs/demo", help="output folder (default runs/demo)")
     p.add_argument("--theory-only", action="store_true", help="run the theory tour only")
-    p.add_argument("--seed", type=int, default=0, help="seed of the search (0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the search (0)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_json_flag(p)
     p.set_defaults(handler=_demo)

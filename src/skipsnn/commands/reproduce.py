@@ -6,14 +6,20 @@ import argparse
 from pathlib import Path
 
 from ..config import DATASETS, METHODS
-from ._common import add_json_flag, emit
+from ..limits import LIMITS
+from ._common import add_json_flag, emit, fraction, int_in
 
 
 def _floats(text: str) -> list[float]:
+    parts = [v for v in text.split(",") if v.strip()]
+    if not parts or len(parts) > 20:
+        raise argparse.ArgumentTypeError(f"must list 1 to 20 fractions, got {len(parts)}")
     try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated numbers, got {text!r}") from None
+        return [fraction(v) for v in parts]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated numbers in (0, 1], got {text[:40]!r}"
+        ) from None
 
 
 def _methods(text: str) -> list[str]:
@@ -28,8 +34,12 @@ def _common(p) -> None:
     p.add_argument("--dataset", choices=DATASETS, default="gestures")
     p.add_argument("--root", help="folder of a downloaded real dataset")
     p.add_argument("--config", type=Path, help="base YAML config (default: the dataset's)")
-    p.add_argument("--epochs", type=int, help="epochs per run (default: the config's)")
-    p.add_argument("--seeds", type=int, default=3, help="seeds per cell (3)")
+    p.add_argument(
+        "--epochs",
+        type=int_in(*map(int, LIMITS["train.epochs"])),
+        help="epochs per run (default: the config's)",
+    )
+    p.add_argument("--seeds", type=int_in(1, 100), default=3, help="seeds per cell (3)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--no-progress", action="store_true")
     add_json_flag(p)
