@@ -140,7 +140,7 @@ def test_a_second_run_on_a_busy_folder_is_refused(tmp_path, toy_data, capsys):  
     out = tmp_path / "run"
     with folder_lock(out):
         assert _train(cfg, out) == 2
-        assert "in use by another run" in _one_sentence(capsys.readouterr().err)
+        assert "in use by another skipsnn" in _one_sentence(capsys.readouterr().err)
         assert not (out / "config.yaml").exists()
     assert _train(cfg, out) == 0  # free again once the first holder is done
 
@@ -190,3 +190,20 @@ def test_no_terminal_gets_one_line_per_epoch(tmp_path, toy_data, capsys):  # noq
     lines = [x for x in captured.err.splitlines() if "epoch" in x]
     assert [x.split("epoch ")[1].split(":")[0] for x in lines] == ["1/2", "2/2"]
     assert json.loads(captured.out)["epochs"] == 2
+
+
+def test_a_journal_line_that_is_not_a_record_is_one_sentence(tmp_path, capsys):
+    out = tmp_path / "search"
+    out.mkdir()
+    good = {"event": "proposed", "trial": 0, "phase": "V", "params": {}}
+    lines = [json.dumps(good), "[1, 2]", json.dumps(good)]
+    (out / "journal.jsonl").write_text("\n".join(lines) + "\n")
+    assert main(["search", "--out", str(out), "--resume", "--no-progress"]) == 2
+    assert "corrupt at line 2" in _one_sentence(capsys.readouterr().err)
+
+
+def test_a_second_search_on_a_busy_folder_is_refused(tmp_path, capsys):
+    out = tmp_path / "search"
+    with folder_lock(out):
+        assert main(["search", "--out", str(out), "--no-progress"]) == 2
+        assert "in use by another skipsnn" in _one_sentence(capsys.readouterr().err)

@@ -62,7 +62,7 @@ def folder_lock(folder: str | os.PathLike, what: str = "run") -> Iterator[Path]:
             if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
                 raise ConfigError(
-                    f"{folder} is in use by another {what} (process {holder}); "
+                    f"{folder} is in use by another skipsnn {what} (process {holder}); "
                     "wait for it to finish or choose another folder"
                 ) from None
             raise

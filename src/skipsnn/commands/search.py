@@ -17,6 +17,7 @@ import yaml
 from ..atomic import write_text
 from ..config import DATASETS, METHODS, Config, default_config
 from ..errors import ConfigError
+from ..folders import check_writable, folder_lock
 from ..limits import read_yaml
 from ._common import add_json_flag, emit
 
@@ -97,12 +98,6 @@ def resolve(args) -> tuple[Config, dict]:
 
 
 def search_command(args) -> int:
-    from ..search.mmnd import MMNDProblem
-    from ..search.objective import TrainingObjective
-    from ..search.settings import SearchSettings
-    from ..search.strategies import plot_convergence, run_strategy, write_json_atomic
-    from ..train.setup import load_data
-
     # Everything that can fail on bad input is checked before anything is written.
     if args.budget_v < 1 or args.budget_w < (1 if args.strategy == "dual" else 0):
         raise ConfigError(
@@ -112,8 +107,19 @@ def search_command(args) -> int:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     if args.final_epochs is not None and args.final_epochs < 1:
         raise ConfigError(f"--final-epochs must be at least 1, got {args.final_epochs}")
-    if args.out.exists() and not args.out.is_dir():
-        raise ConfigError(f"--out {args.out} exists and is not a folder")
+    check_writable(args.out)
+    with folder_lock(args.out, "search"):
+        return _search(args)
+
+
+def _search(args) -> int:
+    """`search_command` while holding the search folder's lock."""
+    from ..search.mmnd import MMNDProblem
+    from ..search.objective import TrainingObjective
+    from ..search.settings import SearchSettings
+    from ..search.strategies import plot_convergence, run_strategy, write_json_atomic
+    from ..train.setup import load_data
+
     journal = args.out / JOURNAL
     if journal.exists() and journal.stat().st_size > 0 and not args.resume:
         raise ConfigError(

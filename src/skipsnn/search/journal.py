@@ -37,11 +37,17 @@ class Journal:
             if not line.strip():
                 continue
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as e:
+                record = json.loads(line)
+            except ValueError as e:  # JSONDecodeError, or bytes that are not UTF-8
                 if i >= len(lines) - 2:  # the last line, torn by a kill
                     break
                 raise ConfigError(f"search journal {self.path} is corrupt at line {i + 1}") from e
+            if not _well_formed(record):
+                raise ConfigError(
+                    f"search journal {self.path} is corrupt at line {i + 1} "
+                    "(not a trial record this search writes)"
+                )
+            records.append(record)
         return records
 
     def repair(self) -> None:
@@ -63,6 +69,20 @@ class Journal:
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
+
+
+def _well_formed(r) -> bool:
+    """Whether ``r`` has the shape of a record `replay` reads."""
+    if not isinstance(r, dict):
+        return False
+    trial = r.get("trial")
+    if r.get("event") == "proposed":
+        return isinstance(trial, int) and isinstance(r.get("phase"), str) and isinstance(
+            r.get("params"), dict
+        )
+    if r.get("event") in ("finished", "failed"):
+        return isinstance(trial, int) and isinstance(r.get("info") or {}, dict)
+    return True  # other events (notes) are not replayed
 
 
 @dataclass
