@@ -36,7 +36,7 @@ import yaml
 
 from .atomic import write_text
 from .data.catalog import DATASETS as _REGISTRY
-from .errors import ConfigError, ParameterError, check_choice
+from .errors import ConfigError, ParameterError, check_choice, check_keys
 from .limits import check_limits, read_yaml
 from .neuron import Dynamic, NeuronParams, validate_params
 from .surrogate import SURROGATES
@@ -408,15 +408,7 @@ def _from_dict(cls: type, d: Any, where: str) -> Any:
     if not isinstance(d, dict):
         raise ConfigError(f"{where} must be a mapping, got {type(d).__name__}")
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    bad = [k for k in d if not isinstance(k, str)]
-    if bad:
-        raise ConfigError(f"{where} has the key {bad[0]!r}, which is not a name")
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise ConfigError(
-            f"unknown key {unknown[0]!r} in {where}; known keys: {', '.join(sorted(names))}"
-        )
+    check_keys(where, d, {f.name for f in dataclasses.fields(cls)})
     kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in d.items()}
     return cls(**kwargs)
 

@@ -30,8 +30,12 @@ def check_choice(what: str, value, choices, error: type[SkipSNNError] = ConfigEr
 
 
 def check_keys(where: str, given, known, error: type[SkipSNNError] = ConfigError) -> None:
-    """Raise ``error("unknown key 'k' in <where>; known keys: ...")`` for the first (sorted)
-    key of ``given`` that is not in ``known``: the one way a section's keys are checked."""
+    """Raise ``error`` with one sentence for a key of ``given`` that is not a string, or
+    ("unknown key 'k' in <where>; known keys: ...") for the first (sorted) key that is not
+    in ``known``: the one way a section's keys are checked."""
+    bad = [k for k in given if not isinstance(k, str)]
+    if bad:
+        raise error(f"{where} has the key {bad[0]!r}, which is not a name")
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise error(
