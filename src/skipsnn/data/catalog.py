@@ -95,8 +95,9 @@ def synthetic_events(
     name: str, split: str = "train", seed: int = 0, cache_dir=None, progress: bool = True
 ) -> EventSet:
     """The events of a synthetic dataset split, generated on first use and cached."""
-    if name not in ("gestures", "digits"):
-        raise DataError(f"{name!r} is not a synthetic dataset (gestures, digits)")
+    synthetic = [n for n, info in DATASETS.items() if info.synthetic]
+    if name not in synthetic:
+        raise DataError(f"{name!r} is not a synthetic dataset ({', '.join(synthetic)})")
     check_split(split)
     size = _synthetic_size(name, split)
     v = SYNTHETIC_VERSION
