@@ -40,7 +40,8 @@ if not IN_INTERPRETER:
     # --- in the main test process: triton stays unimported until the compile test ---------
 
     def test_the_kernels_under_the_interpreter_in_a_subprocess():
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SKIPSNN_LIF_")}
+        skip = ("SKIPSNN_LIF_", "PYTEST_ADDOPTS")  # the subprocess must run the whole file
+        env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
         env["TRITON_INTERPRET"] = "1"
         cmd = [sys.executable, "-m", "pytest", __file__, "-o", "addopts=", "-q"]
         cmd += ["-p", "no:cacheprovider"]
