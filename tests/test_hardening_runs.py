@@ -207,3 +207,14 @@ def test_a_second_search_on_a_busy_folder_is_refused(tmp_path, capsys):
     with folder_lock(out):
         assert main(["search", "--out", str(out), "--no-progress"]) == 2
         assert "in use by another skipsnn" in _one_sentence(capsys.readouterr().err)
+
+
+def test_a_search_without_a_terminal_prints_one_line_per_trial(capsys):
+    from skipsnn.search.optimizer import minimize
+    from skipsnn.search.space import Param, Space
+
+    space = Space([Param("x", 0.0, 1.0)])
+    r = minimize(lambda p: (p["x"] - 0.3) ** 2, space, budget=3, strategy="random", progress=True)
+    lines = [x for x in capsys.readouterr().err.splitlines() if "trial" in x]
+    assert len(r.trials) == 3
+    assert [x.split("trial ")[1].split(" ")[0] for x in lines] == ["1/3", "2/3", "3/3"]

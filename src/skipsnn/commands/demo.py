@@ -30,7 +30,9 @@ def _demo(args) -> int:
     out = Path(args.out)
     tour = theory_tour(out / "theory")
     result = {"theory": {k: v for k, v in tour.items() if k != "text"}}
-    text = [tour["text"]]
+    if not args.json:  # the tour now, before the search's long minutes
+        print(tour["text"], flush=True)
+    text = []
     if not args.theory_only:
         search_dir = out / "search"
         argv = ["search", "--dataset", "gestures", "--strategy", "dual", *DEMO_SEARCH]

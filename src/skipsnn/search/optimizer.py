@@ -222,6 +222,15 @@ def minimize(
                 )
             done_order.append(t)
             bar.update(1)
+            if progress and bar.disable:  # no terminal for a bar: one line per trial
+                shown = f"value {t.value:.4f}" if t.status == "finished" else f"failed: {t.error}"
+                best = min((d.value for d in done_order if d.status == "finished"), default=None)
+                print(
+                    f"search {phase} trial {len(done_order)}/{budget} (id {t.id}): {shown}"
+                    + ("" if best is None else f"; best so far {best:.4f}"),
+                    file=sys.stderr,
+                    flush=True,
+                )
     finally:
         bar.close()
         if executor is None:
