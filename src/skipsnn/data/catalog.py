@@ -165,28 +165,31 @@ def _real_frames(info, *, split, root, n_bins, size, window_us, seed, cache_dir,
     return x, y, ds.classes, ds.sensor_size[:2]
 
 
+def _synthetic(name: str, classes, n_bins: int, steps: int, what: str) -> DatasetInfo:
+    """A built-in set: full sensor resolution, one sample's simulated time as the window."""
+    return DatasetInfo(
+        name=name,
+        classes=tuple(classes),
+        sensor_size=(SENSOR, SENSOR),
+        n_bins=n_bins,
+        size=SENSOR,
+        window_us=steps * DT_US,
+        synthetic=True,
+        source=f"built in: {what}, generated on first use",
+        frames=_synthetic_frames,
+    )
+
+
 DATASETS: dict[str, DatasetInfo] = {
-    "gestures": DatasetInfo(
-        name="gestures",
-        classes=tuple(GESTURE_CLASSES),
-        sensor_size=(SENSOR, SENSOR),
-        n_bins=20,
-        size=SENSOR,
-        window_us=GESTURE_STEPS * DT_US,
-        synthetic=True,
-        source="built in: 11 synthetic DVS gestures, generated on first use",
-        frames=_synthetic_frames,
+    "gestures": _synthetic(
+        "gestures", GESTURE_CLASSES, 20, GESTURE_STEPS, "11 synthetic DVS gestures"
     ),
-    "digits": DatasetInfo(
-        name="digits",
-        classes=tuple(DIGIT_CLASSES),
-        sensor_size=(SENSOR, SENSOR),
-        n_bins=15,
-        size=SENSOR,
-        window_us=DIGIT_STEPS * DT_US,
-        synthetic=True,
-        source="built in: scikit-learn's digits moved through three saccades, generated on first use",
-        frames=_synthetic_frames,
+    "digits": _synthetic(
+        "digits",
+        DIGIT_CLASSES,
+        15,
+        DIGIT_STEPS,
+        "scikit-learn's digits moved through three saccades",
     ),
     "dvsgesture": DatasetInfo(
         name="dvsgesture",
