@@ -293,6 +293,11 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--rate", type=float, default=0.15, help="input spike probability")
+    ap.add_argument(
+        "--data",
+        help="take the input from the first --batch test samples of this dataset (framed "
+        "with its default config) instead of random spikes",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--peers", default="snntorch,norse")
     ap.add_argument(
@@ -312,8 +317,19 @@ def main(argv=None) -> int:
     write_nir(to_nir(net), path)
     graph = read_nir(path)  # what the peers see: the file
     dt = float(graph.metadata["dt"])
-    g = torch.Generator().manual_seed(args.seed + 1)
-    x = (torch.rand(args.batch, args.steps, *net.input_shape, generator=g) < args.rate).float()
+    if args.data:
+        from skipsnn.config import default_config
+        from skipsnn.data import load_frames
+
+        ds = default_config(args.data).dataset
+        test = load_frames(
+            ds.name, "test", n_bins=ds.n_bins, size=ds.size, seed=ds.seed, progress=False
+        )
+        x = torch.as_tensor(np.asarray(test.x[: args.batch])).float()
+    else:
+        g = torch.Generator().manual_seed(args.seed + 1)
+        shape = (args.batch, args.steps, *net.input_shape)
+        x = (torch.rand(shape, generator=g) < args.rate).float()
     with torch.no_grad():
         ref = net(x, record=True)
     lif_names = [f"lif{i}" for i in range(1, len(net.convs) + 1)]
@@ -340,18 +356,47 @@ def main(argv=None) -> int:
                 args_ = (adapted, ref, x, dt, dt, lif_names, li_tau, v0)
                 rows.append(one_row("norse/nir_to_torch", mode, *args_))
         print(f"{peer}: done", file=sys.stderr)
+    # An STDP export: per-channel thresholds v_th + theta and no readout. Import only.
+    thetas = [torch.linspace(0.0, 0.5, c.out_channels) for c in net.convs]
+    stdp_path = args.out / "stdp.nir"
+    write_nir(to_nir(net, thetas=thetas, method="stdp"), stdp_path)
+    stdp_graph = read_nir(stdp_path)
+    stdp_rows = []
+    for peer in ("snntorch", "norse", "norse/nir_to_torch"):
+        if peer.split("/")[0] not in args.peers.split(","):
+            continue
+        row = {"peer": peer}
+        try:
+            g_in = stdp_graph if peer == "snntorch" else sum_pools(stdp_graph)
+            module = import_peer(peer, g_in, dt)
+            lif = dict(module.named_modules())[lif_names[0]]
+            p = getattr(lif, "p", None)
+            th = getattr(p, "v_th", getattr(lif, "threshold", None))
+            row["imports"] = True
+            row["thresholds_kept"] = int(torch.as_tensor(th).unique().numel())
+        except Exception as e:  # noqa: BLE001
+            row["error"] = " ".join(traceback.format_exception_only(type(e), e)).strip()[:300]
+        stdp_rows.append(row)
     result = {
         "versions": versions(),
         "network": str(args.nir)
         if args.nir
         else "configs/gestures.yaml, seeded weights x4"
         + (f", dynamics {args.dynamics}" if args.dynamics else ""),
-        "input": {"batch": args.batch, "steps": args.steps, "rate": args.rate, "seed": args.seed},
+        "input": {"data": args.data, "shape": list(x.shape), "max": x.max().item()}
+        if args.data
+        else {"batch": args.batch, "steps": args.steps, "rate": args.rate, "seed": args.seed},
         "dt": dt,
         "rows": rows,
+        "stdp_import": stdp_rows,
     }
     (args.out / "nir_roundtrip.json").write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
+    for r in stdp_rows:
+        print(
+            f"STDP graph in {r['peer']}: "
+            + (r.get("error") or f"imports, {r['thresholds_kept']} distinct thresholds in layer 1")
+        )
     return 0
 
 

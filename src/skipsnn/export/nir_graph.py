@@ -211,6 +211,9 @@ def write_nir(graph, path) -> None:
     os.close(fd)
     try:
         nir.write(tmp, graph)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would keep the file from others
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
