@@ -28,15 +28,18 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:30] + "...")
 
 
-def int_in(lo: int, hi: int) -> Callable[[str], int]:
-    """An argparse ``type``: a whole number in ``[lo, hi]``, else a usage error (exit 2)."""
+def int_in(lo: int | None, hi: int) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number in ``[lo, hi]`` (``lo = None``: at most ``hi``,
+    the lower bound then checked by the command), else a usage error (exit 2)."""
 
     def parse(text: str) -> int:
         try:
             v = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a whole number, got {_shown(text)}") from None
-        if not lo <= v <= hi:
+        if lo is None and v > hi:
+            raise argparse.ArgumentTypeError(f"must be at most {hi}, got {v}")
+        if lo is not None and not lo <= v <= hi:
             raise argparse.ArgumentTypeError(f"must be between {lo} and {hi}, got {v}")
         return v
 

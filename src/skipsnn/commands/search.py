@@ -18,8 +18,12 @@ from ..atomic import write_text
 from ..config import DATASETS, METHODS, Config, default_config
 from ..errors import ConfigError
 from ..folders import check_writable, folder_lock
-from ..limits import read_yaml
-from ._common import add_json_flag, emit
+from ..limits import LIMITS, read_yaml
+from ._common import add_json_flag, emit, int_in, seed_int
+
+MAX_BUDGET = 1000  # trials per phase: the Gaussian process grows with the cube of the trials
+EPOCHS_MAX = int(LIMITS["train.epochs"][1])
+epochs = int_in(1, EPOCHS_MAX)
 
 CONFIG_FILE = "search_config.yaml"
 JOURNAL = "journal.jsonl"
@@ -42,19 +46,30 @@ def register(subparsers) -> None:
     p.add_argument("--strategy", choices=("dual", "joint", "random"), default="dual")
     p.add_argument(
         "--budget-v",
-        type=int,
+        type=int_in(None, MAX_BUDGET),
         default=12,
         help="trials of phase V (dual); joint and random run budget-v + budget-w trials",
     )
-    p.add_argument("--budget-w", type=int, default=12, help="trials of phase W (dual)")
-    p.add_argument("--workers", type=int, default=1, help="parallel trials (Ray when > 1)")
+    p.add_argument(
+        "--budget-w",
+        type=int_in(None, MAX_BUDGET),
+        default=12,
+        help="trials of phase W (dual)",
+    )
+    p.add_argument(
+        "--workers", type=int_in(None, 1024), default=1, help="parallel trials (Ray when > 1)"
+    )
     p.add_argument("--address", help="address of an existing Ray cluster to run trials on")
     p.add_argument("--out", type=Path, required=True, help="output folder of the search")
-    p.add_argument("--seed", type=int, default=0, help="seed of the search")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the search")
     p.add_argument("--resume", action="store_true", help="continue the search in --out")
     p.add_argument("--config", type=Path, help="YAML config, optionally with a search: section")
-    p.add_argument("--trial-epochs", type=int, help="epochs of each trial (search.trial_train)")
-    p.add_argument("--final-epochs", type=int, help="epochs of the final training run")
+    p.add_argument(
+        "--trial-epochs", type=epochs, help="epochs of each trial (search.trial_train)"
+    )
+    p.add_argument(
+        "--final-epochs", type=int_in(None, EPOCHS_MAX), help="epochs of the final training run"
+    )
     p.add_argument("--no-final", action="store_true", help="skip training the final model")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_json_flag(p)
