@@ -1,11 +1,14 @@
 """`load_frames`: a whole dataset split framed to ``[N, T, 2, H, W]`` and cached on disk.
 
 The dataset comes from the registry (`skipsnn.data.catalog`), the framing of each sample
-from `skipsnn.data.binning`; the result is a `FramedDataset` of torch tensors.
+from `skipsnn.data.binning`, the cache format from `skipsnn.data.store` (plain arrays and
+a JSON index, never unpickled); the result is a `FramedDataset` whose ``x`` reads its
+rows from the cache file on demand.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,32 +17,49 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from .cache import atomic_write, cache_path
+from .cache import cache_root, options_key
 from .catalog import check_split, get_dataset_info, synthetic_options
+from .store import DamagedCache, FrameArray, StoreWriter, read_store, remove_store
 
-FRAMES_VERSION = 1  # bump when framing or generation changes, so old caches are not reused
+FRAMES_VERSION = 2  # bump when framing or generation changes, so old caches are not reused
 
 
 @dataclass
 class FramedDataset:
-    """A framed dataset: ``x`` uint8 ``[N, T, 2, H, W]`` event counts, ``y`` int64 ``[N]``."""
+    """A framed dataset: ``x`` uint8 ``[N, T, 2, H, W]`` event counts, ``y`` int64 ``[N]``.
 
-    x: torch.Tensor
+    ``x`` is a torch tensor or a `FrameArray` (rows read from the cache file on demand);
+    both give tensors for ``x[i]``, ``x[slice]`` and ``x[index array]``. ``transform``,
+    if set, is applied to each sample's frames by ``ds[i]`` (in DataLoader workers).
+    The object pickles without open files, so DataLoader workers and Ray tasks can use it.
+    """
+
+    x: Any
     y: torch.Tensor
     classes: list[str]
     meta: dict[str, Any] = field(default_factory=dict)
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     def __len__(self) -> int:
         return len(self.y)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(frames [T, 2, H, W], label)``, so a DataLoader can batch it."""
-        return self.x[index], self.y[index]
+        frames = self.x[index]
+        if self.transform is not None:
+            frames = self.transform(frames)
+        return frames, self.y[index]
 
     def subset(self, indices) -> FramedDataset:
-        """The samples at ``indices`` (e.g. from `stratified_fraction`), sharing meta."""
+        """The samples at ``indices`` (e.g. from `stratified_fraction`), sharing meta;
+        a file-backed ``x`` stays on disk."""
         idx = torch.as_tensor(np.asarray(indices), dtype=torch.long)
-        return FramedDataset(self.x[idx], self.y[idx], self.classes, dict(self.meta))
+        x = self.x.subset(idx.numpy()) if isinstance(self.x, FrameArray) else self.x[idx]
+        return FramedDataset(x, self.y[idx], self.classes, dict(self.meta), self.transform)
+
+    def with_transform(self, transform: Callable | None) -> FramedDataset:
+        """The same samples with ``transform`` applied to each sample's frames."""
+        return FramedDataset(self.x, self.y, self.classes, self.meta, transform)
 
 
 def load_frames(
@@ -83,13 +103,10 @@ def load_frames(
         "generator": synthetic_options(info.name) if info.synthetic else None,
         "version": FRAMES_VERSION,
     }
-    path = cache_path(cache_dir, "frames", info.name, split, options, "pt")
-    if path.exists():
-        try:
-            blob = torch.load(path, weights_only=True)  # plain tensors, lists and numbers
-            return FramedDataset(blob["x"], blob["y"], blob["classes"], blob["meta"])
-        except Exception:  # a damaged cache file is rebuilt, not trusted
-            path.unlink(missing_ok=True)
+    path = frames_folder(cache_dir, info.name, split, options)
+    cached = open_cached(path)
+    if cached is not None:
+        return cached
     x, y, classes, sensor = info.build_frames(
         split=split,
         root=root,
@@ -107,11 +124,34 @@ def load_frames(
         "bin_width_us": (window // n_bins) if window else None,
         "cache_file": str(path),
     }
-    ds = FramedDataset(torch.from_numpy(x), torch.from_numpy(y).long(), list(classes), meta)
-    atomic_write(
-        path, lambda f: torch.save({"x": ds.x, "y": ds.y, "classes": ds.classes, "meta": meta}, f)
-    )
-    return ds
+    writer = StoreWriter(path, x.shape)
+    try:
+        writer.write_rows(np.arange(len(x)), x)
+        writer.commit(y, list(classes), meta)
+    except BaseException:
+        writer.discard()
+        raise
+    return open_cached(path, check_crc=False)
+
+
+def frames_folder(cache_dir, name: str, split: str, options: dict[str, Any]) -> Path:
+    """``<cache>/frames/<name>-<split>-<key of options>``: one framed split's folder."""
+    return cache_root(cache_dir) / "frames" / f"{name}-{split}-{options_key(options)}"
+
+
+def open_cached(path: Path, check_crc: bool = True) -> FramedDataset | None:
+    """The cached split in ``path``, or None if there is none; a damaged one is removed
+    (to be rebuilt), never trusted."""
+    if not (path / "index.json").exists():
+        if path.exists():
+            remove_store(path)
+        return None
+    try:
+        x, y, classes, meta = read_store(path, check_crc=check_crc)
+    except DamagedCache:
+        remove_store(path)
+        return None
+    return FramedDataset(x, torch.from_numpy(y), list(classes), meta)
 
 
 def _require_root(info, root):
