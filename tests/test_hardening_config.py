@@ -164,3 +164,11 @@ def test_limits_table_is_checked_for_every_entry():
         with pytest.raises(ConfigError, match=rf"{section}\.{name} must be between"):
             Config.from_dict({**d, section: {**d[section], name: too_big}})
     check_limits(cfg)  # the defaults pass
+
+
+def test_guarantees_doc_lists_every_limit():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "guarantees.md").read_text()
+    for key, (lo, hi) in LIMITS.items():
+        assert f"| `{key}` | {limits._fmt(lo)} | {limits._fmt(hi)} |" in doc, key
