@@ -25,6 +25,12 @@ Three rows per peer:
   and for snnTorch (which requires ``v_leak = 0``) ``a (1 - exp(-dt/tau))`` as a bias of
   the layer's convolution. This shows what it takes to run an mMND network there.
 
+For Norse also ``faithful, AvgPool2d kept`` (what its importer does with an average pool:
+the outcome changes from run to run, see docs/nir.md), ``norse/nir_to_torch`` (Norse's
+node mapping under ``nirtorch.nir_to_torch`` instead of the deprecated ``nirtorch.load``
+that ``norse.torch.from_nir`` uses) and ``adapted, v starts at v_reset``. Each run also
+imports an STDP graph (per-channel thresholds, no readout) into each peer.
+
 Environment (as for the speed benchmark; see docs/nir.md)::
 
     .venv-bench/bin/python benchmarks/nir_roundtrip.py --out runs/nir
@@ -350,6 +356,9 @@ def main(argv=None) -> int:
             for name in names:
                 for mode, gr, tau in runs:
                     rows.append(one_row(name, mode, gr, ref, x, dt, dt, lif_names, tau))
+            if peer == "norse":  # Norse maps no AvgPool2d: what happens to the skip then
+                mode = "faithful, AvgPool2d kept"
+                rows.append(one_row("norse", mode, faithful, ref, x, dt, dt, lif_names, li_tau))
             if peer == "norse":  # the one difference left: where each neuron starts
                 v0 = {n: adapted.nodes[n].v_reset for n in lif_names}
                 mode = "adapted, v starts at v_reset"
