@@ -47,7 +47,12 @@ def load_stdp_run(run: Path, cfg) -> tuple[Any, list]:
             f"{path} does not record the input shape and {run}'s config has no dataset.size"
         )
     net = build_network(cfg, input_shape, len(state["classes"]))
-    net.load_state_dict(state["net"])
+    try:
+        net.load_state_dict(state["net"])
+    except RuntimeError:
+        raise ConfigError(
+            f"{path} does not fit the network of {run}'s config for input {list(input_shape)}"
+        ) from None
     return net, list(state["thetas"])
 
 
@@ -82,7 +87,10 @@ def export_run(run_dir: str | Path, out: str | Path, fmt: str = "nir") -> dict[s
     out = Path(out)
     if out.exists() and out.is_dir():
         raise NIRError(f"{out} is a folder; give a file name such as model.nir")
-    write_nir(graph, out)
+    try:
+        write_nir(graph, out)
+    except OSError as e:
+        raise NIRError(f"cannot write {out} ({e.strerror or e})") from None
     return {
         "run": str(run),
         "out": str(out),
