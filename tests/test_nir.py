@@ -316,3 +316,12 @@ def test_readout_decay_matches_the_li_time_constant():
     g = to_nir(net)
     q = math.exp(-float(g.metadata["dt"]) / float(g.nodes["readout_li"].tau[0]))
     assert q == pytest.approx(net.readout_decay())
+
+
+def test_nodes_outside_the_mmnd_structure_are_refused():
+    g = to_nir(make_net())
+    nodes = dict(g.nodes)
+    nodes["probe"] = nir.Output(output_type=np.array([6, 6, 6]))
+    bad = nir.NIRGraph(nodes, list(g.edges) + [("lif1", "probe")], metadata=g.metadata)
+    with pytest.raises(NIRError, match="'probe' is not part of"):
+        from_nir(bad)

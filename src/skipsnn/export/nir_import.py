@@ -123,7 +123,7 @@ def from_nir(graph, dt: float | None = None):
             raise NIRError(f"{conv!r} is fed by {src!r}, which is not a spiking layer or the input")
         return layer_of[src], pooled
 
-    layers, convs, adapters, skips = [], [], {}, []
+    layers, convs, adapters, skips, used = [], [], {}, [], {inputs[0], *lifs}
     shapes = [in_shape]
     for i, lif in enumerate(lifs, start=1):
         main = None
@@ -142,6 +142,7 @@ def from_nir(graph, dt: float | None = None):
                 )
         if main is None:
             raise NIRError(f"{lif!r} has no convolution from the layer below it")
+        used.add(main)
         node = nodes[main]
         weight = np.asarray(node.weight)
         k = weight.shape[-1]
@@ -190,8 +191,14 @@ def from_nir(graph, dt: float | None = None):
         w = np.asarray(node.weight)
         if w.shape[-2:] != (1, 1) or _pair(node.stride) != (1, 1) or np.any(np.asarray(node.bias)):
             raise NIRError(f"skip {conv!r} is not a 1x1 convolution without bias and stride")
+        if w.shape[:2] != (shapes[e][0], shapes[s][0]):
+            raise NIRError(f"skip {conv!r} has weights {list(w.shape)} for layers {s} -> {e}")
+        used.add(conv)
         src_nodes = pred[conv]
+        if kind[src_nodes[0]] != "AvgPool2d" and shapes[s][1:] != shapes[e][1:]:
+            raise NIRError(f"skip {conv!r} joins layer {s} to layer {e} of another size unpooled")
         if kind[src_nodes[0]] == "AvgPool2d":
+            used.add(src_nodes[0])
             pool = nodes[src_nodes[0]]
             expect = _pool_kernel(shapes[s][1:], shapes[e][1:], f"skip {conv!r}")
             if (
@@ -214,6 +221,10 @@ def from_nir(graph, dt: float | None = None):
         )
 
     readout = _readout(nodes, kind, succ, lifs[-1], shapes[-1])
+    used.update(readout["nodes"])
+    unused = [n for n in order if n not in used]
+    if unused:
+        raise NIRError(f"node {unused[0]!r} is not part of an mMND network's structure")
     dt = _time_step(meta, dt)
     stored = _stored_network(meta)
     dyns = _dynamics(params, [layer["channels"] for layer in layers], stored)
@@ -281,7 +292,7 @@ def _readout(nodes, kind, succ, last: str, shape) -> dict[str, Any]:
         chain.append(node)
         if kind[node] == "Output":
             break
-    kinds = [kind[n] for n in chain]
+    kinds, chain_all = [kind[n] for n in chain], list(chain)
     if kinds and kinds[0] == "AvgPool2d":
         pool_node = nodes[chain[0]]
         kinds, chain = kinds[1:], chain[1:]
@@ -311,6 +322,7 @@ def _readout(nodes, kind, succ, last: str, shape) -> dict[str, Any]:
             f"{chain[2]!r} has r != 1 or v_leak != 0, which the mMND readout cannot hold"
         )
     return {
+        "nodes": chain_all,
         "pool": pool,
         "weight": np.asarray(affine.weight),
         "bias": np.asarray(affine.bias),
