@@ -287,6 +287,10 @@ def test_load_frames_on_real_layouts(tmp_path):
             (cal / name / f"image_{i:04d}.bin").write_bytes(
                 nmnist_bytes([(200, 150, 1, 5), (0, 0, 0, 9)])
             )
-    test = load_frames("ncaltech101", "test", root=cal, n_bins=1, size=24, cache_dir=tmp_path / "c")
+    kw = dict(root=cal, n_bins=1, size=24, cache_dir=tmp_path / "c")
+    test = load_frames("ncaltech101", "test", geometry="stretch", **kw)
     assert test.x.shape == (2, 1, 2, 24, 24) and test.classes == ["a", "b"]
     assert test.x[0, 0, 1, 150 * 24 // 180, 200 * 24 // 240] == 1 and test.x[0, 0, 0, 0, 0] == 1
+    test = load_frames("ncaltech101", "test", **kw)  # default: the sensor's aspect, 24x18
+    assert test.x.shape == (2, 1, 2, 18, 24) and test.meta["frame_size"] == [24, 18]
+    assert test.x[0, 0, 1, 150 * 18 // 180, 200 * 24 // 240] == 1

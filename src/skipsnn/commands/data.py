@@ -35,8 +35,20 @@ def register(subparsers) -> None:
         ("preview", "draw a few samples per class as event frames over time", preview_cmd),
     ):
         q = sub.add_parser(name, help=helptext)
-        q.add_argument("name", help="gestures, digits, dvsgesture or ncaltech101")
-        q.add_argument("--split", default="train", choices=("train", "test"))
+        q.add_argument(
+            "name",
+            help="gestures, digits, dvsgesture, ncaltech101, or tonic:NAME (a tonic dataset "
+            "already under --root)",
+        )
+        if name == "prepare":
+            q.add_argument(
+                "--split",
+                default="all",
+                choices=("train", "test", "all"),
+                help="split to frame (default: all, both splits, as training needs)",
+            )
+        else:
+            q.add_argument("--split", default="train", choices=("train", "test"))
         q.add_argument("--root", help="folder of a downloaded real dataset")
         q.add_argument(
             "--n-bins",
@@ -51,6 +63,17 @@ def register(subparsers) -> None:
         q.add_argument("--seed", type=seed_int, default=0, help="generation seed (default 0)")
         q.add_argument(
             "--cache-dir", help="cache folder (default $SKIPSNN_CACHE or ~/.cache/skipsnn)"
+        )
+        q.add_argument(
+            "--geometry",
+            choices=("aspect", "pad", "stretch"),
+            help="frames of a non-square sensor: keep its aspect (size = longer side), pad it "
+            "to a square, or stretch it (default: aspect for ncaltech101)",
+        )
+        q.add_argument(
+            "--workers",
+            type=int_in(1, 1024),
+            help="processes framing a real dataset (default: the cores)",
         )
         q.add_argument("--no-progress", action="store_true", help="hide the progress bar")
         if name == "preview":
@@ -105,6 +128,8 @@ def _check_frames(args) -> None:
     from ..data import get_dataset_info
     from ..limits import machine_memory_bytes
 
+    if args.name.startswith("tonic:"):
+        return  # its defaults are known only once tonic is imported
     info = get_dataset_info(args.name)
     n_bins, size = args.n_bins or info.n_bins, args.size or info.size
     need = MIN_SPLIT_SAMPLES * n_bins * 2 * size * size
@@ -117,45 +142,60 @@ def _check_frames(args) -> None:
         )
 
 
-def _load(args):
+def _load(args, split=None):
     from ..data import load_frames
 
     _check_frames(args)
     return load_frames(
         args.name,
-        args.split,
+        split or args.split,
         root=args.root,
         n_bins=args.n_bins,
         size=args.size,
         cache_dir=args.cache_dir,
         seed=args.seed,
         progress=not args.no_progress,
+        geometry=args.geometry,
+        workers=args.workers,
     )
+
+
+def _mean_counts(x, chunk: int = 64) -> float:
+    """Mean counted events per sample, reading ``chunk`` samples at a time."""
+    import torch
+
+    total = 0
+    for i in range(0, len(x), chunk):
+        total += int(x[i : i + chunk].sum(dtype=torch.int64))
+    return total / max(len(x), 1)
 
 
 def prepare_cmd(args) -> int:
     import time
 
-    import torch
-
-    t = time.perf_counter()
-    ds = _load(args)
-    counts = ds.x.sum(dim=(1, 2, 3, 4), dtype=torch.int64)
-    r = {
-        "name": args.name,
-        "split": args.split,
-        "samples": len(ds),
-        "shape": list(ds.x.shape[1:]),
-        "classes": len(ds.classes),
-        "mean_events_per_sample": float(counts.double().mean()),
-        "seconds": round(time.perf_counter() - t, 3),
-        "cache_file": ds.meta.get("cache_file"),
-    }
-    text = (
-        f"{args.name}/{args.split}: {r['samples']} samples of {r['shape']}, {r['classes']} classes, "
+    rows = []
+    for split in ("train", "test") if args.split == "all" else (args.split,):
+        t = time.perf_counter()
+        ds = _load(args, split)
+        rows.append(
+            {
+                "name": args.name,
+                "split": split,
+                "samples": len(ds),
+                "shape": list(ds.x.shape[1:]),
+                "classes": len(ds.classes),
+                "mean_events_per_sample": _mean_counts(ds.x),
+                "seconds": round(time.perf_counter() - t, 3),
+                "cache_file": ds.meta.get("cache_file"),
+            }
+        )
+    text = "\n".join(
+        f"{r['name']}/{r['split']}: {r['samples']} samples of {r['shape']}, {r['classes']} classes, "
         f"{r['mean_events_per_sample']:.0f} counted events per sample ({r['seconds']} s) -> {r['cache_file']}"
+        for r in rows
     )
-    return emit(r, args.json, text)
+    result = rows[0] if len(rows) == 1 else {"name": args.name, "splits": rows}
+    return emit(result, args.json, text)
 
 
 def preview_cmd(args) -> int:

@@ -80,3 +80,53 @@ def frame_many(
         sample = np.repeat(np.arange(s1 - s0), np.diff(offsets[s0 : s1 + 1]))
         out[s0:s1] = _counts(ev, 0, window_us, sample, s1 - s0, sensor_size, size, n_bins)
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# frame geometry: sensors that are not square
+# ---------------------------------------------------------------------------------------
+
+GEOMETRIES = ("aspect", "pad", "stretch")
+
+
+def frame_geometry(
+    sensor_size: tuple[int, int], size: int, geometry: str
+) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
+    """``(frame (w, h), shift (dx, dy), framed sensor (w, h))`` for a ``size`` option.
+
+    - ``aspect``: the frame keeps the sensor's aspect, ``size`` is its longer side
+      (240x180 at size 64 -> 64x48: both axes pooled by 3.75);
+    - ``pad``: the sensor is padded to a square (events shifted by ``shift`` to centre
+      it), then framed to ``size x size`` (240x180 -> 240x240 -> 64x64, pooled by 3.75);
+    - ``stretch``: ``size x size`` whatever the sensor (each axis pooled by its own factor).
+
+    The three agree on a square sensor.
+    """
+    w, h = (int(v) for v in sensor_size)
+    if geometry == "stretch" or w == h:
+        return (size, size), (0, 0), (w, h)
+    if geometry == "aspect":
+        if w >= h:
+            return (size, max(1, round(size * h / w))), (0, 0), (w, h)
+        return (max(1, round(size * w / h)), size), (0, 0), (w, h)
+    if geometry == "pad":
+        side = max(w, h)
+        return (size, size), ((side - w) // 2, (side - h) // 2), (side, side)
+    raise ValueError(f"unknown frame geometry {geometry!r}; choose one of {', '.join(GEOMETRIES)}")
+
+
+def frame_sample(
+    events: np.ndarray,
+    sensor_size: tuple[int, int],
+    n_bins: int,
+    size: int,
+    geometry: str = "stretch",
+    window_us: int | None = None,
+) -> np.ndarray:
+    """One sample framed to ``uint8 [n_bins, 2, H, W]`` with a `frame_geometry`."""
+    frame, (dx, dy), sensor = frame_geometry(sensor_size, size, geometry)
+    if dx or dy:
+        events = events.copy()
+        events["x"] += dx
+        events["y"] += dy
+    return frame_events(events, sensor, n_bins, frame, window_us=window_us)

@@ -68,6 +68,15 @@ class _EventDataset:
             target = self.target_transform(target)
         return events, target
 
+    def source_files(self) -> list[Path]:
+        """Every file this split's samples (and, for N-Caltech101, its split) depend on."""
+        raise NotImplementedError
+
+    def tasks(self, chunk: int = 16) -> list[np.ndarray]:
+        """Sample indices in groups that are cheap to read together (one per worker task)."""
+        n = len(self.targets)
+        return [np.arange(i, min(n, i + chunk)) for i in range(0, n, chunk)]
+
 
 class DVSGesture(_EventDataset):
     """DVS128 Gesture from ``root`` (published AEDAT 3.1 files or tonic's ``.npy`` folders)."""
@@ -119,6 +128,23 @@ class DVSGesture(_EventDataset):
     def __len__(self) -> int:
         return len(self.samples)
 
+    def __getstate__(self):  # the decoded recording is not shipped to worker processes
+        return {**self.__dict__, "_cached": None}
+
+    def source_files(self) -> list[Path]:
+        files = sorted({path for path, _ in self.samples})
+        if self.layout == "aedat3.1":
+            files += [f.with_name(f.stem + "_labels.csv") for f in files]
+        return files
+
+    def tasks(self, chunk: int = 16) -> list[np.ndarray]:
+        if self.layout != "aedat3.1":
+            return super().tasks(chunk)
+        by_file: dict[Path, list[int]] = {}
+        for i, (path, _) in enumerate(self.samples):  # one recording is read once
+            by_file.setdefault(path, []).append(i)
+        return [np.asarray(v) for v in by_file.values()]
+
     def __getitem__(self, index: int):
         path, row = self.samples[index]
         if row is None:
@@ -158,6 +184,7 @@ class NCaltech101(_EventDataset):
             for f in sorted(d.glob("*.bin")):
                 files.append(f)
                 labels.append(c)
+        self.all_files = files  # the split depends on every file
         labels = np.asarray(labels)
         train_idx, test_idx = train_val_split(labels, NCALTECH_TEST_FRACTION, split_seed)
         keep = train_idx if train else test_idx
@@ -166,6 +193,9 @@ class NCaltech101(_EventDataset):
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def source_files(self) -> list[Path]:
+        return list(self.all_files)
 
     def __getitem__(self, index: int):
         events = read_nmnist(self.samples[index])

@@ -16,12 +16,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import DataError
+from ..errors import DataError, check_choice
+from .binning import GEOMETRIES, frame_geometry
 from .cache import cache_root, options_key
 from .catalog import check_split, get_dataset_info, synthetic_options
+from .datasets import DVSGesture, NCaltech101
+from .parallel import FrameSpec, default_workers, files_digest, frame_into
 from .store import DamagedCache, FrameArray, StoreWriter, read_store, remove_store
 
 FRAMES_VERSION = 2  # bump when framing or generation changes, so old caches are not reused
+# How frames of a non-square sensor are shaped, per dataset (others: "stretch", which is
+# the same as the rest for a square sensor); see `skipsnn.data.binning.frame_geometry`.
+DEFAULT_GEOMETRY = {"ncaltech101": "aspect"}
 
 
 @dataclass
@@ -73,36 +79,69 @@ def load_frames(
     seed: int = 0,
     progress: bool = True,
     window_us: int | None = None,
+    geometry: str | None = None,
+    workers: int | None = None,
 ) -> FramedDataset:
-    """A whole dataset split framed to ``[N, T, 2, size, size]``, cached on disk.
+    """A whole dataset split framed to ``[N, T, 2, H, W]``, cached on disk.
 
-    ``name`` is one of `DATASETS`; ``root`` is the folder of a downloaded real dataset
-    (unused by the synthetic ones); ``n_bins`` and ``size`` default to the dataset's
-    defaults; ``seed`` is the data seed: it drives synthetic generation and
+    ``name`` is one of `DATASETS` (or ``tonic:NAME`` for a tonic dataset already under
+    ``root``, see `skipsnn.data.tonic`); ``root`` is the folder of a downloaded real
+    dataset (unused by the synthetic ones); ``n_bins`` and ``size`` default to the
+    dataset's defaults; ``seed`` is the data seed: it drives synthetic generation and
     N-Caltech101's split (DVS128 Gesture ignores it) - keep it fixed across training
-    seeds unless the data itself should change;
-    ``window_us`` overrides the dataset's time window (None: its default). The frames
-    are stored under the cache folder keyed by a hash of all these options, so a second
-    call with the same options reads them back.
+    seeds unless the data itself should change; ``window_us`` overrides the dataset's
+    time window (None: its default); ``geometry`` (``aspect``, ``pad`` or ``stretch``,
+    see `skipsnn.data.binning.frame_geometry`) shapes frames of a non-square sensor
+    (default: ``aspect`` for N-Caltech101, whose 240x180 frames at size 64 are 64x48).
+
+    The frames are stored under the cache folder keyed by a hash of all these options
+    and, for a real dataset, of its files' names, sizes and modification times, so a
+    second call reads them back and a changed recording is framed again. Real datasets
+    are framed in ``workers`` processes (default: the cores) straight into the cache
+    file; ``x`` of the result reads rows from that file on demand (`FrameArray`).
     """
+    if name.startswith("tonic:"):
+        from .tonic import load_tonic
+
+        return load_tonic(
+            name[len("tonic:") :], split, root=root, n_bins=n_bins, size=size,
+            cache_dir=cache_dir, progress=progress, window_us=window_us,
+            geometry=geometry, workers=workers,
+        )  # fmt: skip
     info = get_dataset_info(name)
     check_split(split)
     n_bins = int(n_bins or info.n_bins)
     size = int(size or info.size)
     if n_bins < 1 or size < 1:
         raise DataError(f"n_bins and size must be positive, got n_bins={n_bins}, size={size}")
+    geometry = geometry or DEFAULT_GEOMETRY.get(info.name, "stretch")
+    check_choice("frame geometry", geometry, GEOMETRIES, DataError)
     window = window_us if window_us is not None else info.window_us
     options = {
         "name": info.name,
         "split": split,
         "n_bins": n_bins,
         "size": size,
+        "geometry": geometry,
         "window_us": window,
         "seed": int(seed) if info.seeded else None,
-        "root": None if info.synthetic else str(_require_root(info, root)),
         "generator": synthetic_options(info.name) if info.synthetic else None,
         "version": FRAMES_VERSION,
     }
+    spec = FrameSpec(tuple(info.sensor_size), n_bins, size, geometry, window)
+    if not info.synthetic:
+        rootp = _require_root(info, root)
+        ds = open_real_dataset(info.name, rootp, split, seed)
+        options["source"] = files_digest(rootp, ds.source_files())
+        path = frames_folder(cache_dir, info.name, split, options)
+        cached = open_cached(path)
+        if cached is not None:
+            return cached
+        meta = {**options, **frame_meta(spec), "root": str(rootp)}
+        return frame_dataset(
+            ds, spec, path, ds.classes, meta, workers=workers, progress=progress,
+            desc=f"framing {info.name}/{split}",
+        )  # fmt: skip
     path = frames_folder(cache_dir, info.name, split, options)
     cached = open_cached(path)
     if cached is not None:
@@ -117,21 +156,77 @@ def load_frames(
         cache_dir=cache_dir,
         progress=progress,
     )
-    meta = {
-        **options,
-        "sensor_size": list(sensor),
-        "frame_size": [size, size],
-        "bin_width_us": (window // n_bins) if window else None,
-        "cache_file": str(path),
-    }
     writer = StoreWriter(path, x.shape)
     try:
         writer.write_rows(np.arange(len(x)), x)
-        writer.commit(y, list(classes), meta)
+        writer.commit(y, list(classes), {**options, **frame_meta(spec)})
     except BaseException:
         writer.discard()
         raise
     return open_cached(path, check_crc=False)
+
+
+def open_real_dataset(name: str, root: Path, split: str, seed: int):
+    """The `DVSGesture` or `NCaltech101` object of a split under ``root``."""
+    if name == "dvsgesture":
+        return DVSGesture(root, train=(split == "train"))
+    return NCaltech101(root, train=(split == "train"), split_seed=seed)
+
+
+def frame_meta(spec: FrameSpec) -> dict[str, Any]:
+    frame, _, _ = frame_geometry(spec.sensor_size, spec.size, spec.geometry)
+    window = spec.window_us
+    return {
+        "sensor_size": list(spec.sensor_size),
+        "frame_size": list(frame),  # (width, height), as sensor_size
+        "bin_width_us": (window // spec.n_bins) if window else None,
+    }
+
+
+def frame_dataset(
+    dataset,
+    spec: FrameSpec,
+    folder: Path,
+    classes,
+    meta: dict[str, Any],
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+    desc: str = "framing",
+) -> FramedDataset:
+    """Frame every sample of ``dataset`` (``ds[i] -> (events, target)``) into the cache
+    folder ``folder`` in ``workers`` processes, then open it."""
+    from .catalog import progress_bar
+
+    (w, h), _, _ = frame_geometry(spec.sensor_size, spec.size, spec.geometry)
+    shape = (spec.n_bins, 2, h, w)
+    n = len(dataset)
+    if n == 0:
+        raise DataError(f"{desc}: the dataset has no samples")
+    tasks = dataset.tasks() if hasattr(dataset, "tasks") else _chunks(n, 16)
+    writer = StoreWriter(folder, (n, *shape))
+    try:
+        with progress_bar(n, desc, progress) as bar:
+            targets = frame_into(
+                dataset, spec, tasks, writer.x_path, shape,
+                default_workers() if workers is None else workers, bar.update,
+            )  # fmt: skip
+        bad = (targets < 0) | (targets >= len(classes))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(
+                f"{desc}: sample {i} has target {int(targets[i])}, not a class index "
+                f"below {len(classes)}"
+            )
+        writer.commit(targets, list(classes), meta)
+    except BaseException:
+        writer.discard()
+        raise
+    return open_cached(folder, check_crc=False)
+
+
+def _chunks(n: int, chunk: int) -> list[np.ndarray]:
+    return [np.arange(i, min(n, i + chunk)) for i in range(0, n, chunk)]
 
 
 def frames_folder(cache_dir, name: str, split: str, options: dict[str, Any]) -> Path:
@@ -151,7 +246,7 @@ def open_cached(path: Path, check_crc: bool = True) -> FramedDataset | None:
     except DamagedCache:
         remove_store(path)
         return None
-    return FramedDataset(x, torch.from_numpy(y), list(classes), meta)
+    return FramedDataset(x, torch.from_numpy(y), list(classes), {**meta, "cache_file": str(path)})
 
 
 def _require_root(info, root):

@@ -34,6 +34,7 @@ import torch
 
 from ..atomic import current_umask
 from ..errors import DataError
+from .parallel import write_rows
 
 FORMAT = "skipsnn-frames"
 STORE_VERSION = 2  # version 1 was a torch.save'd file
@@ -271,20 +272,6 @@ class StoreWriter:
 
     def discard(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def write_rows(x_path: Path, row_bytes: int, rows: np.ndarray, frames: np.ndarray) -> None:
-    """Write ``frames[k]`` at row ``rows[k]`` of a preallocated ``x.u8`` (any process)."""
-    frames = np.ascontiguousarray(frames, dtype=np.uint8).reshape(len(rows), row_bytes)
-    fd = os.open(x_path, os.O_WRONLY)
-    try:
-        for k, r in enumerate(rows):
-            view = memoryview(frames[k]).cast("B")
-            done = 0
-            while done < row_bytes:
-                done += os.pwrite(fd, view[done:], int(r) * row_bytes + done)
-    finally:
-        os.close(fd)
 
 
 def file_crc32(path: Path) -> int:
