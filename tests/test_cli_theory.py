@@ -60,15 +60,44 @@ def test_approximate_with_and_without_skips(capsys):
     status, d = run_json(capsys, "approximate", "--t-in", "10", "--t-out", "15", "--eps", "0.01")
     assert status == 0 and d["found"] and d["network"]["skips"]
     assert abs(d["measured_period"] - 15) <= 0.01 and d["error"] <= 0.01
-    status, d = run_json(
-        capsys, "approximate", "--t-in", "10", "--t-out", "15", "--eps", "0.01", "--no-skip"
-    )
-    assert status == 1 and d["found"] is False and d["network"] is None
+    assert d["setting"].startswith("non-tonic, excitatory") and d["allow_tonic"] is False
+    argv = ["approximate", "--t-in", "10", "--t-out", "15", "--eps", "0.01", "--no-skip"]
+    status, d = run_json(capsys, *argv, "--samples", "300", "--max-layers", "4")
+    assert status == 1 and d["found"] is False and d["skips_allowed"] is False
+    assert d["error"] == pytest.approx(5.0) and d["candidates"] > 300
+    assert not d["network"]["skips"]
+    status, d = run_json(capsys, *argv[:-2], "30", "--no-skip", "--samples", "300")
+    assert status == 0 and d["found"] and not d["network"]["skips"]
     assert main(["theory", "approximate", "--t-in", "10", "--t-out", "15", "--eps", "0.01"]) == 0
     out = capsys.readouterr().out
-    assert "layer 2" in out and "skips: 0->2" in out
-    main(["theory", "approximate", "--t-in", "10", "--t-out", "15", "--eps", "0.01", "--no-skip"])
+    assert "layer 2" in out and "skips: 0->2" in out and "paper's setting" in out
+    main(["theory", *argv, "--samples", "200", "--max-layers", "3"])
     assert "none found" in capsys.readouterr().out
+
+
+def test_approximate_below_one(capsys):
+    status, d = run_json(capsys, "approximate", "--t-in", "10", "--t-out", "4", "--eps", "0.04")
+    assert status == 1 and not d["found"] and "faster than its input" in d["reason"]
+    argv = ["approximate", "--t-in", "10", "--t-out", "4", "--eps", "0.04", "--allow-tonic"]
+    status, d = run_json(capsys, *argv)
+    assert status == 0 and d["found"] and d["setting"].startswith("outside the paper's setting")
+
+
+def test_coverage(capsys, tmp_path):
+    fig = tmp_path / "cov.png"
+    argv = ["coverage", "--t-min", "5", "--t-max", "15", "--grid", "3", "--eps", "0.1"]
+    status, d = run_json(
+        capsys, *argv, "--max-layers", "4", "--samples", "100", "--figure", str(fig)
+    )
+    assert status == 0 and fig.read_bytes()[:4] == b"\x89PNG"
+    assert [b["max_layers"] for b in d["budgets"]] == [1, 2, 3, 4]
+    last = d["budgets"][-1]
+    # t = 5, 10, 15: the three diagonal points and 5 -> 10, 5 -> 15 are integer multiples;
+    # 10 -> 15 (ratio 1.5) needs a skip; the three points below the diagonal are out of reach.
+    assert last["without_skips"] == pytest.approx(5 / 9)
+    assert last["with_skips"] == pytest.approx(6 / 9)
+    assert last["with_skips_ratio_ge_1"] == pytest.approx(1.0)
+    assert d["skip_layers"][1][2] is not None and d["chain_error"][1][2] == pytest.approx(5.0)
 
 
 @pytest.mark.parametrize(
@@ -85,6 +114,19 @@ def test_approximate_with_and_without_skips(capsys):
         ["pathways", "--dynamics", "2,3", "--skip", "oops"],
         ["approximate", "--t-in", "1", "--t-out", "2", "--eps", "-1"],
         ["approximate", "--t-in", "1", "--t-out", "2", "--eps", "0.1", "--max-layers", "0"],
+        [
+            "approximate",
+            "--t-in",
+            "1",
+            "--t-out",
+            "2",
+            "--eps",
+            "0.1",
+            "--no-skip",
+            "--allow-tonic",
+        ],
+        ["coverage", "--t-min", "5", "--t-max", "4", "--eps", "0.1"],
+        ["coverage", "--t-min", "1", "--t-max", "4", "--eps", "0.1", "--grid", "1"],
         ["conductance", "--gamma", "three"],
     ],
 )

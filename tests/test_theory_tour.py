@@ -21,8 +21,19 @@ def test_theory_tour_writes_figure_and_summary(tmp_path):
     assert s["response_rate"]["simulated_output_spikes"][0] == gamma * s["response_rate"]["period"]
     assert s["cutoff"]["fires_at_0.99"] and not s["cutoff"]["fires_at_1.01"]
     ap = s["approximate"]
-    assert ap["x1.5 with skips"]["found"] and not ap["x1.5 without skips"]["found"]
-    assert ap["x0.4 (tonic)"]["found"] and ap["x6 chain"]["found"]
+    assert ap["x1.5 with skips"]["found"] and ap["x1.5 with skips"]["skips"]
+    assert ap["x1.04 with skips"]["found"] and ap["x1.04 with skips"]["skips"]
+    assert ap["x1.5 with skips"]["setting"].startswith("non-tonic, excitatory")
+    assert not ap["x0.4 (non-tonic)"]["found"] and ap["x0.4 (non-tonic)"]["reason"]
+    tonic = ap["x0.4 with --allow-tonic"]
+    assert tonic["found"] and tonic["setting"].startswith("outside the paper's setting")
+    cs = s["chain_search"]
+    assert not cs["x1.5 without skips"]["found"] and cs["x1.5 without skips"]["error"] == 5.0
+    assert cs["x6 without skips"]["found"]
+    cov = s["coverage"]
+    assert (tmp_path / "demo" / "theory_coverage.png").read_bytes()[:4] == b"\x89PNG"
+    last = cov["budgets"][-1]
+    assert last["with_skips_ratio_ge_1"] > last["without_skips_ratio_ge_1"]
     assert not list((tmp_path / "demo").glob("*.tmp*"))
 
 

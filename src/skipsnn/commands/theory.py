@@ -15,6 +15,8 @@ from ..theory import (
     cutoff_period,
     response_rate,
 )
+from ..theory.chains import search_chains
+from ..theory.coverage import coverage, coverage_figure
 from ..theory.pathways import parse_dynamics, parse_skip, validate_architecture
 from ._common import add_json_flag, emit
 
@@ -155,28 +157,94 @@ def _pathways(args) -> int:
 
 def _approximate(args) -> int:
     p = _params(args)
+    if args.no_skip:
+        return _no_skip(args, p)
     r = approximate_period(
-        args.t_in, args.t_out, args.eps, p, max_layers=args.max_layers, skips=not args.no_skip
+        args.t_in,
+        args.t_out,
+        args.eps,
+        p,
+        max_layers=args.max_layers,
+        allow_tonic=args.allow_tonic,
+        allow_inhibition=args.allow_inhibition,
     )
     result = r.to_dict()
-    result["skips_allowed"] = not args.no_skip
-    result["max_layers"] = args.max_layers
+    result.update(
+        search="constructions with skip-layer connections",
+        skips_allowed=True,
+        max_layers=args.max_layers,
+        allow_tonic=args.allow_tonic,
+        allow_inhibition=args.allow_inhibition,
+    )
     if r.found:
         text = (
             f"found: measured output period {r.measured_period:.9g} "
             f"(target {args.t_out:g}, error {r.error:.3g} <= eps {args.eps:g}); "
-            f"construction {r.plan.kind}, ratio {r.plan.ratio}\n" + r.network.describe()
+            f"construction {r.plan.kind}, ratio {r.plan.ratio}, {len(r.network.layers)} layers; "
+            f"{r.setting()}\n" + r.network.describe()
         )
     else:
-        mode = "chains of non-tonic neurons without skips" if args.no_skip else "the constructions"
         text = (
-            f"none found: no network within {args.max_layers} layers from {mode} has an "
-            f"output period within {args.eps:g} of {args.t_out:g}"
+            f"none found: no construction within {args.max_layers} layers has an output "
+            f"period within {args.eps:g} of {args.t_out:g}"
         )
         if r.network is not None:
             text += f" (closest measured period {r.measured_period:.9g})"
+        if r.reason:
+            text += f"; {r.reason}"
     emit(result, args.json, text)
     return 0 if r.found else 1
+
+
+def _no_skip(args, p: NeuronParams) -> int:
+    if args.allow_tonic or args.allow_inhibition:
+        raise ParameterError("--no-skip searches non-tonic excitatory chains only")
+    s = search_chains(args.t_in, args.t_out, args.eps, args.max_layers, args.samples, args.seed, p)
+    result = s.to_dict()
+    result.update(
+        search="chains without skips, every neuron's parameters free (non-tonic)",
+        skips_allowed=False,
+        max_layers=args.max_layers,
+        samples=args.samples,
+    )
+    err = "none" if s.error is None else f"{s.error:.6g}"
+    if s.found:
+        text = (
+            f"found a chain without skips: measured output period {s.measured_period:.9g} "
+            f"(error {err} <= eps {args.eps:g}), {len(s.network.layers)} layers\n"
+            + s.network.describe()
+        )
+    else:
+        text = (
+            f"none found: {s.candidates} chains of 1..{args.max_layers} non-tonic neurons "
+            f"without skips, each simulated; best error {err} > eps {args.eps:g} "
+            "(Lemma 2: a chain only reaches integer multiples of t_in)"
+        )
+    emit(result, args.json, text)
+    return 0 if s.found else 1
+
+
+def _coverage(args) -> int:
+    p = _params(args)
+    r = coverage(
+        args.t_min, args.t_max, args.grid, args.eps, args.max_layers, p, args.samples, args.seed
+    )
+    if args.figure:
+        coverage_figure(r, args.figure)
+        r["figure"] = args.figure
+    lines = [
+        f"{args.grid}x{args.grid} grid of (t_in, t_out) in [{args.t_min:g}, {args.t_max:g}], "
+        f"eps {args.eps:g}: share reached (all points | points with t_out >= t_in)"
+    ]
+    for b in r["budgets"]:
+        lines.append(
+            f"  <= {b['max_layers']:2d} layers: with skips {b['with_skips']:.3f} | "
+            f"{b['with_skips_ratio_ge_1']:.3f};  without {b['without_skips']:.3f} | "
+            f"{b['without_skips_ratio_ge_1']:.3f}"
+        )
+    if args.figure:
+        lines.append(f"figure: {args.figure}")
+    return emit(r, args.json, "\n".join(lines))
 
 
 def register(subparsers) -> None:
@@ -234,17 +302,58 @@ def register(subparsers) -> None:
     p = sub.add_parser(
         "approximate",
         help="build a one-neuron-per-layer network mapping t_in to t_out (Theorem 1)",
-        description="Exit status 0 when a verified network is found, 1 when none is.",
+        description="Exit status 0 when a verified network is found, 1 when none is. "
+        "Default: non-tonic neurons, excitatory synapses (the paper's setting).",
     )
-    p.add_argument("--t-in", type=float, required=True, help="input spike period")
-    p.add_argument("--t-out", type=float, required=True, help="target output period")
-    p.add_argument("--eps", type=float, required=True, help="allowed |measured - t_out|")
-    p.add_argument("--max-layers", type=int, default=6, help="layer budget (default 6)")
+    _target_options(p)
+    p.add_argument("--max-layers", type=int, default=16, help="layer budget (default 16)")
     p.add_argument(
         "--no-skip",
         action="store_true",
-        help="chains of non-tonic neurons only, no skips (the setting of Lemma 2)",
+        help="search chains without skips instead, every neuron's parameters free (Lemma 2)",
     )
+    p.add_argument(
+        "--allow-tonic",
+        action="store_true",
+        help="also use tonic neurons (outside the paper's setting; the only way below ratio 1)",
+    )
+    p.add_argument(
+        "--allow-inhibition",
+        action="store_true",
+        help="also use inhibitory synapses (outside the paper's setting)",
+    )
+    _search_options(p)
     _neuron_options(p)
     add_json_flag(p)
     p.set_defaults(handler=_approximate)
+
+    p = sub.add_parser(
+        "coverage",
+        help="share of a (t_in, t_out) grid reached with and without skips, per layer budget",
+    )
+    p.add_argument("--t-min", type=float, required=True, help="smallest period of the grid")
+    p.add_argument("--t-max", type=float, required=True, help="largest period of the grid")
+    p.add_argument("--grid", type=int, default=10, help="points per axis (default 10)")
+    p.add_argument("--eps", type=float, required=True, help="allowed |measured - t_out|")
+    p.add_argument("--max-layers", type=int, default=8, help="largest layer budget (default 8)")
+    p.add_argument("--figure", default=None, help="write the coverage figure (PNG) here")
+    _search_options(p, samples=600)
+    _neuron_options(p)
+    add_json_flag(p)
+    p.set_defaults(handler=_coverage)
+
+
+def _target_options(p) -> None:
+    p.add_argument("--t-in", type=float, required=True, help="input spike period")
+    p.add_argument("--t-out", type=float, required=True, help="target output period")
+    p.add_argument("--eps", type=float, required=True, help="allowed |measured - t_out|")
+
+
+def _search_options(p, samples: int = 2000) -> None:
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=samples,
+        help=f"random chains per no-skip search, spread over the lengths (default {samples})",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the no-skip search (default 0)")

@@ -18,12 +18,15 @@ import numpy as np
 from ..atomic import save_figure, write_text
 from ..neuron import NeuronParams, jump, periodic_times, simulate_neuron
 from .approximate import approximate_period
+from .chains import search_chains
+from .coverage import coverage, coverage_figure
 from .pathways import closed_form, count_pathways
 from .response import conductance_interval, cutoff_period, response_rate
 
 NEURON = NeuronParams(a=0.0, tau_m=20.0, r_m=1.0, v_th=1.0, v_reset=0.0)
 PERIOD, G = 5.0, 10.0
 STAIRCASE_G = (6.0, 10.0, 14.0, 19.0)
+COVERAGE = dict(t_min=5.0, t_max=20.0, grid=6, eps=0.1, max_layers=8, samples=200)
 
 
 def membrane_trace(trace, p: NeuronParams, dv: float, points_per_gap: int = 40):
@@ -102,14 +105,18 @@ def theory_tour(out_dir: str | os.PathLike) -> dict[str, Any]:
 
     dyn, skips = [2, 3, 2, 4], [(1, 3)]
     approx = {
-        name: approximate_period(10.0, t_out, 0.01, p, skips=skip)
-        for name, t_out, skip in (
-            ("x1.5 with skips", 15.0, True),
-            ("x1.5 without skips", 15.0, False),
-            ("x0.4 (tonic)", 4.0, True),
-            ("x6 chain", 60.0, False),
-        )
+        "x1.5 with skips": approximate_period(10.0, 15.0, 0.01, p),
+        "x1.04 with skips": approximate_period(10.0, 10.4, 0.01, p),
+        "x0.4 (non-tonic)": approximate_period(10.0, 4.0, 0.01, p),
+        "x0.4 with --allow-tonic": approximate_period(10.0, 4.0, 0.01, p, allow_tonic=True),
     }
+    chains = {
+        "x1.5 without skips": search_chains(10.0, 15.0, 0.01, 8, 1000, 0, p),
+        "x6 without skips": search_chains(10.0, 60.0, 0.01, 8, 1000, 0, p),
+    }
+    cov = coverage(base=p, **COVERAGE)
+    cov_path = out / "theory_coverage.png"
+    coverage_figure(cov, cov_path)
     summary: dict[str, Any] = {
         "neuron": p._asdict(),
         "response_rate": {
@@ -143,9 +150,26 @@ def theory_tour(out_dir: str | os.PathLike) -> dict[str, Any]:
                 "found": r.found,
                 "measured_period": r.measured_period,
                 "construction": r.plan.kind if r.plan else None,
+                "layers": len(r.network.layers) if r.network else None,
                 "skips": r.network.skips if r.network else None,
+                "setting": r.setting(),
+                "reason": r.reason,
             }
             for name, r in approx.items()
+        },
+        "chain_search": {
+            name: {
+                "found": c.found,
+                "measured_period": c.measured_period,
+                "error": c.error,
+                "candidates": c.candidates,
+            }
+            for name, c in chains.items()
+        },
+        "coverage": {
+            **COVERAGE,
+            "budgets": cov["budgets"],
+            "figure": str(cov_path),
         },
     }
     lines = [
@@ -160,7 +184,7 @@ def theory_tour(out_dir: str | os.PathLike) -> dict[str, Any]:
         f" {summary['cutoff']['fires_at_1.01']}.",
         f"4. Memory pathways, dynamics {dyn} with skip 1->3: {summary['pathways']['count']}"
         f" by path counting, {summary['pathways']['closed_form']} by Lemma 5 (48 without the skip).",
-        "5. Theorem 1 / Lemma 2, t_in = 10, eps = 0.01:",
+        "5. Theorem 1, t_in = 10, eps = 0.01, non-tonic excitatory neurons unless told:",
     ]
     for name, r in approx.items():
         if r.found:
@@ -168,10 +192,26 @@ def theory_tour(out_dir: str | os.PathLike) -> dict[str, Any]:
             skip_text = ", ".join(f"{a}->{b}" for a, b in sk) if sk else "none"
             lines.append(
                 f"   {name}: found, measured period {r.measured_period:.6g} "
-                f"({r.plan.kind}, {n} layer{'s' if n != 1 else ''}, skips {skip_text})"
+                f"({r.plan.kind}, {n} layer{'s' if n != 1 else ''}, skips {skip_text}; "
+                f"{r.setting()})"
             )
         else:
-            lines.append(f"   {name}: none found (closest measured {r.measured_period:.6g})")
+            lines.append(f"   {name}: none found; {r.reason or 'no construction fits'}")
+    lines.append("6. Lemma 2, searched: chains of 1..8 non-tonic neurons, every parameter free:")
+    for name, c in chains.items():
+        verdict = "found" if c.found else "none found"
+        lines.append(
+            f"   {name}: {verdict} among {c.candidates} simulated chains "
+            f"(best measured period {c.measured_period:.6g}, error {c.error:.3g})"
+        )
+    b = cov["budgets"][-1]
+    lines.append(
+        f"7. Coverage of a {COVERAGE['grid']}x{COVERAGE['grid']} grid of (t_in, t_out) in "
+        f"[{COVERAGE['t_min']:g}, {COVERAGE['t_max']:g}], eps {COVERAGE['eps']:g}, <= "
+        f"{COVERAGE['max_layers']} layers, points with t_out >= t_in: with skips "
+        f"{b['with_skips_ratio_ge_1']:.2f}, without {b['without_skips_ratio_ge_1']:.2f} "
+        f"({cov_path})"
+    )
     fig_path = out / "theory_tour.png"
     _figure(fig_path, summary)
     lines.append(f"Figure: {fig_path}")
