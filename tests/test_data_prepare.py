@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+import skipsnn.data.framed as framed
 import skipsnn.data.framing as framing
 from skipsnn.cli import main
 from skipsnn.data import load_frames, make_events
@@ -69,8 +70,8 @@ def test_cache_key_follows_the_source_files(roots, tmp_path, monkeypatch):
     kw = dict(root=src, n_bins=3, size=16, cache_dir=tmp_path / "c", progress=False)
     first = load_frames("dvsgesture", "test", **kw)
     calls = []
-    real = framing.frame_into
-    monkeypatch.setattr(framing, "frame_into", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = framed.frame_into
+    monkeypatch.setattr(framed, "frame_into", lambda *a, **k: calls.append(1) or real(*a, **k))
     again = load_frames("dvsgesture", "test", **kw)
     assert calls == [] and again.meta["cache_file"] == first.meta["cache_file"]
     labels = sorted(src.glob("user2*_labels.csv"))[0]

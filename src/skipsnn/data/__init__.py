@@ -4,7 +4,9 @@ The one call most code needs is `load_frames`, which returns a dataset split as 
 `FramedDataset` of ``uint8 [N, T, 2, H, W]`` event-count frames, cached on disk.
 
 Data flows one way: events -> readers / synthetic -> datasets -> binning -> catalog (the
-registry `DATASETS`, numpy only) -> framing (`load_frames`, torch).
+registry `DATASETS`, numpy only) -> framing (`load_frames`, torch), through the cache on
+disk (store: plain arrays, framed in worker processes by parallel); `from_tonic` frames
+any tonic dataset through the same cache.
 
 The names below are loaded from their submodules on first use, so that reading an
 event file (``skipsnn data inspect``) does not import torch.
@@ -23,7 +25,9 @@ _EXPORTS = {
     "make_events": ".events",
     "summarize": ".events",
     "frame_events": ".binning",
-    "FramedDataset": ".framing",
+    "FramedDataset": ".framed",
+    "FrameArray": ".store",
+    "from_tonic": ".tonic",
     "load_frames": ".framing",
     "detect_format": ".readers",
     "inspect_file": ".readers",
