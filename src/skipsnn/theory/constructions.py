@@ -52,7 +52,7 @@ from .response import conductance_for, conductance_interval
 
 MAX_GAMMA = 8  # largest response rate per divider neuron (larger ones get split)
 MAX_P = 48  # largest block tried in the counter and veto plans
-MAX_COVER_P = 401  # largest block tried in the cover plan
+MAX_COVER_P = 2048  # largest block tried in the cover plan (n P <= MAX_CYCLE_SLOTS too)
 EXHAUSTIVE_COVER_P = 63  # blocks up to this size get the fewest stages by exhaustive search
 MAX_STAGES_SEARCHED = 3
 MAX_Q = 256  # largest rate multiplier tried for a tonic neuron
@@ -125,6 +125,7 @@ def divider_factors(k: int) -> list[int]:
     return sorted(bins, reverse=True)
 
 
+@lru_cache(maxsize=4096)
 def divider_layers(k: int) -> int:
     return 0 if k == 1 else len(divider_factors(k))
 
@@ -214,7 +215,14 @@ def halving_stages(big_p: int, m: int) -> tuple[int, ...]:
     return tuple(stages)
 
 
-@lru_cache(maxsize=512)
+def stages_for(big_p: int, m: int) -> tuple[int, ...]:
+    """A smallest known stage set leaving ``m`` of the odd offsets of a block of ``P`` uncovered."""
+    if big_p <= EXHAUSTIVE_COVER_P:
+        return cover_stages(big_p)[m]
+    return halving_stages(big_p, m)
+
+
+@lru_cache(maxsize=128)
 def cover_stages(big_p: int) -> dict[int, tuple[int, ...]]:
     """For a block of ``P``: uncovered count ``m`` -> a smallest known stage set leaving ``m``.
 
@@ -292,14 +300,12 @@ def enumerate_plans(
             for big_p in range(3, MAX_COVER_P + 1):
                 if n * big_p > MAX_CYCLE_SLOTS:
                     break
-                stages_for = cover_stages(big_p)
-                for m in {math.floor(f * big_p), math.ceil(f * big_p)}:
-                    if m not in stages_for:
+                fp = f * big_p
+                for m in (math.floor(fp), math.ceil(fp)) if fp % 1 else (round(fp),):
+                    if not 1 <= m <= big_p // 2 or abs(n * big_p / (big_p - m) - rho) > 4 * tol:
                         continue
                     ratio = Fraction(n * big_p, big_p - m)
-                    if abs(float(ratio) - rho) > 4 * tol:
-                        continue
-                    st = stages_for[m]
+                    st = stages_for(big_p, m)
                     add("cover", ratio, cover_layers(n, big_p, st), n, big_p, *st)
     if allow_tonic:
         for q in range(2, MAX_Q + 1):
