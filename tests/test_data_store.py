@@ -173,3 +173,27 @@ def test_dataloader_workers_read_the_file(tmp_path):
 
 def _double(frames):
     return frames * 2
+
+
+def test_make_loader_batches_shuffles_and_subsets(tmp_path, monkeypatch):
+    from skipsnn.data import make_loader
+
+    folder, x, y = _store(tmp_path, n=20)
+    fx, fy, classes, meta = read_store(folder)
+    ds = FramedDataset(fx, torch.from_numpy(fy), classes, meta)
+    calls = []
+    real = os.preadv
+    monkeypatch.setattr(os, "preadv", lambda *a: calls.append(1) or real(*a))
+    batches = list(make_loader(ds, batch_size=8))
+    assert [len(b[0]) for b in batches] == [8, 8, 4] and len(calls) == 3  # one read per batch
+    assert torch.equal(torch.cat([b[0] for b in batches]), torch.from_numpy(x))
+    idx = np.array([3, 4, 9, 11, 15])
+    order = [b[1].tolist() for b in make_loader(ds, idx, batch_size=2, shuffle=True, seed=1)]
+    assert sorted(sum(order, [])) == sorted(y[idx].tolist())
+    again = [b[1].tolist() for b in make_loader(ds, idx, batch_size=2, shuffle=True, seed=1)]
+    assert again == order
+    sampler = torch.utils.data.DistributedSampler(ds, num_replicas=2, rank=1, shuffle=False)
+    got = torch.cat([b[0] for b in make_loader(ds, batch_size=4, sampler=sampler)])
+    assert torch.equal(got, torch.from_numpy(x[1::2]))
+    loader = make_loader(ds.with_transform(_double), batch_size=5, workers=2)
+    assert torch.equal(torch.cat([b[0] for b in loader]), torch.from_numpy(x) * 2)

@@ -28,6 +28,7 @@ _EXPORTS = {
     "FramedDataset": ".framed",
     "FrameArray": ".store",
     "from_tonic": ".tonic",
+    "make_loader": ".loaders",
     "load_frames": ".framing",
     "detect_format": ".readers",
     "inspect_file": ".readers",

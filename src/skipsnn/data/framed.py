@@ -51,6 +51,13 @@ class FramedDataset:
             frames = self.transform(frames)
         return frames, self.y[index]
 
+    def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The samples ``indices`` read in one go (what a DataLoader's fetcher asks for)."""
+        frames = self.x[np.asarray(indices, dtype=np.int64)]
+        labels = self.y[torch.as_tensor(indices, dtype=torch.long)]
+        t = self.transform
+        return [(f if t is None else t(f), label) for f, label in zip(frames, labels, strict=True)]
+
     def subset(self, indices) -> FramedDataset:
         """The samples at ``indices`` (e.g. from `stratified_fraction`), sharing meta;
         a file-backed ``x`` stays on disk."""
