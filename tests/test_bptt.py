@@ -173,9 +173,9 @@ def test_training_batches_come_only_from_the_labelled_fraction(toy, monkeypatch)
     seen = []
     real_epoch = bptt.train_epoch
 
-    def spy(net, opt, x, y, order, *args):
+    def spy(net, opt, data, order, *args):
         seen.append(order.tolist())
-        return real_epoch(net, opt, x, y, order, *args)
+        return real_epoch(net, opt, data, order, *args)
 
     monkeypatch.setattr(bptt, "train_epoch", spy)
     m = run_training(cfg, None, progress=False, data=(train, test))

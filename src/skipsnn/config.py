@@ -5,7 +5,7 @@ A config has three sections::
     dataset: {name, root, n_bins, size, collapse_time}
     network: {layers: [{channels, kernel, stride}, ...], n_dynamic,
               dynamics: [{a, tau_m, r_m}, ...], v_th, v_reset, dt,
-              skip: {n_skip, l_start, l_end}, readout: {tau_m, pool},
+              skip: {n_skip, l_start, l_end}, readout: {tau_m, pool, mode},
               surrogate, surrogate_width, learn_dynamics}
     train:   {method, epochs, batch_size, lr, lr_schedule, weight_decay, seed,
               label_fraction, val_fraction, num_threads, eval_batch_size}
@@ -43,6 +43,15 @@ from .surrogate import SURROGATES
 
 DATASETS = tuple(_REGISTRY)  # the names of the dataset registry, `skipsnn.data.catalog`
 METHODS = ("bptt", "stdp")
+PRECISIONS = ("32", "bf16", "16")  # train.precision: float32, bfloat16 or float16 autocast
+DEVICES_HELP = "auto, cpu, cuda, cuda:N or mps"
+
+
+def check_device_name(name: str) -> None:
+    """Raise `ConfigError` unless ``name`` is a device name skipsnn knows (`train.device`)."""
+    base, _, index = name.partition(":")
+    if not (name in ("auto", "cpu", "cuda", "mps") or (base == "cuda" and index.isdigit())):
+        raise ConfigError(f"unknown device {name!r}; choose {DEVICES_HELP}")
 LR_SCHEDULES = ("cosine", "constant")
 
 # ---------------------------------------------------------------------------------------
@@ -133,6 +142,12 @@ class ReadoutConfig:
     # Spatial average pooling before the linear readout: the last layer's spikes are
     # pooled to pool x pool (None: flattened as they are).
     pool: int | None = None
+    # How the readout potential u[n] becomes logits: its time average ("mean", the
+    # paper's), its sum over time ("sum"), its maximum ("max") or its last value ("last").
+    mode: str = "mean"
+
+
+READOUT_MODES = ("mean", "sum", "max", "last")
 
 
 @dataclass
@@ -172,6 +187,9 @@ class TrainConfig:
     val_fraction: float = 0.1
     num_threads: int = 2
     eval_batch_size: int = 64
+    device: str = "auto"  # auto (CUDA when present, else CPU), cpu, cuda, cuda:N, mps
+    precision: str = "32"  # 32, bf16 or 16 (`skipsnn.train.devices`)
+    loader_workers: int = 0  # DataLoader worker processes reading batches
 
 
 @dataclass
@@ -297,6 +315,7 @@ class Config:
         if not net.readout.tau_m > 0:
             raise ConfigError(f"readout tau_m must be positive, got {net.readout.tau_m}")
         _positive_or_none("network.readout.pool", net.readout.pool)
+        check_choice("network.readout.mode", net.readout.mode, READOUT_MODES)
         if net.init_rate is not None and not 0 < net.init_rate < 1:
             raise ConfigError(f"network.init_rate must be in (0, 1), got {net.init_rate}")
         check_choice("surrogate", net.surrogate, SURROGATES)
@@ -315,6 +334,10 @@ class Config:
             raise ConfigError(f"label_fraction must be in (0, 1], got {tr.label_fraction}")
         if not 0 <= tr.val_fraction < 1:
             raise ConfigError(f"val_fraction must be in [0, 1), got {tr.val_fraction}")
+        check_device_name(tr.device)
+        check_choice("precision", tr.precision, PRECISIONS)
+        if tr.loader_workers < 0:
+            raise ConfigError(f"train.loader_workers must be >= 0, got {tr.loader_workers}")
         check_limits(self)  # ranges of every number, and the training-memory estimate
         return self
 
@@ -359,6 +382,7 @@ DATASET_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     # STDP: 3 epochs per layer, the setting measured in docs/stdp.md (more did not help).
     "gestures": {"stdp": {"epochs": 3}},
     "digits": {"dataset": {"name": "digits", "n_bins": 15, "size": 32}, "stdp": {"epochs": 3}},
+    "rhythms": {"dataset": {"name": "rhythms", "n_bins": 32, "size": 16}, "stdp": {"epochs": 3}},
     "dvsgesture": {  # about 1.1M parameters, like the paper's BPTT network
         "dataset": {"name": "dvsgesture", "n_bins": 20, "size": 64},
         "network": {

@@ -41,6 +41,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "train.batch_size": (1, 1_000_000),
     "train.eval_batch_size": (1, 1_000_000),
     "train.num_threads": (1, 256),
+    "train.loader_workers": (0, 256),
     "train.lr": (1e-12, 1.0),
     "train.weight_decay": (0.0, 1.0),
     "train.seed": (0, 2**32 - 1),
@@ -146,7 +147,7 @@ def check_limits(cfg) -> None:
         _check(f"network.{name}", getattr(net, name))
     _check("readout tau_m", net.readout.tau_m, "network.readout.tau_m")
     _check("network.readout.pool", net.readout.pool)
-    for name in ("epochs", "batch_size", "eval_batch_size", "num_threads", "lr", "weight_decay", "seed"):
+    for name in ("epochs", "batch_size", "eval_batch_size", "num_threads", "loader_workers", "lr", "weight_decay", "seed"):
         _check(f"train.{name}", getattr(tr, name))
     need, neurons, params = training_memory_bytes(cfg)
     have = machine_memory_bytes()

@@ -15,7 +15,7 @@ convolution to its channels. The readout is a non-spiking leaky integrator over 
 linear layer on the (optionally pooled) spikes of layer ``m``::
 
     u[n] = beta u[n-1] + (1 - beta) (W f(s_m[n]) + b),   beta = exp(-dt / tau_out),  u[0] = 0
-    logits = (1 / T) sum_n u[n]
+    logits = (1 / T) sum_n u[n]      (readout.mode "mean"; "sum", "max", "last": other reductions)
 
 and the loss is cross-entropy on ``logits``. There is no delay between layers, so the
 network is evaluated one layer at a time over all steps: each convolution runs on the
@@ -189,7 +189,9 @@ class MMNDNet(nn.Module):
         """`layer_forward` on inputs handed over in containers that `layer_current`
         empties: the current, then the neuron dynamics over the ``t`` steps."""
         cfg = self.cfg
-        current = self.layer_current(conv_in, skips, i, frames)
+        # Under autocast the convolutions give bfloat16/float16; the membrane scan runs in
+        # float32 so that its state never rounds and its spikes are exact.
+        current = at_least_float32(self.layer_current(conv_in, skips, i, frames))
         spikes, _ = neuron.lif_multistep(
             current.reshape(t, -1, *current.shape[1:]),
             self.layer_params(i),
@@ -224,7 +226,7 @@ class MMNDNet(nn.Module):
                     skips.setdefault(e, {})[s] = self.skip_input(prev[0], s, e)
         features = self.readout_features(prev.pop())
         drive = spike_conv.linear(features, self.readout.weight, self.readout.bias)
-        drive = drive.reshape(t, b, -1)
+        drive = at_least_float32(drive).reshape(t, b, -1)  # the readout's state too
         beta = self.readout_decay()
         u = torch.zeros_like(drive[0])
         us = []
@@ -232,11 +234,30 @@ class MMNDNet(nn.Module):
             u = beta * u + (1.0 - beta) * drive[n]
             us.append(u)
         potential = torch.stack(us)
-        logits = potential.mean(0)
+        logits = readout_logits(potential, self.cfg.readout.mode)
         if not record:
             return logits
         spikes = [o.reshape(t, b, *o.shape[1:]) for o in recorded]
         return Forward(logits, spikes, potential)
+
+
+def readout_logits(potential: torch.Tensor, mode: str = "mean") -> torch.Tensor:
+    """Logits ``[B, K]`` from the readout potential ``[T, B, K]``: its time average
+    (``mean``), its sum over time (``sum``: ``T`` times the mean, so a few spikes move the
+    logits as much as a dense response does), its maximum over time (``max``) or its
+    value at the last step (``last``)."""
+    if mode == "sum":
+        return potential.sum(0)
+    if mode == "max":
+        return potential.amax(0)
+    if mode == "last":
+        return potential[-1]
+    return potential.mean(0)
+
+
+def at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32 if it is bfloat16/float16 (autocast's output), else as it is."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
 def time_major_channels_last(x: torch.Tensor) -> torch.Tensor:

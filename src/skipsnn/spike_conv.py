@@ -80,19 +80,24 @@ class _Conv2d(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         saved, weight = ctx.saved_tensors
+        # Under autocast the forward ran in grad's dtype (bfloat16/float16): so does this;
+        # autograd casts the gradients back to the inputs' dtypes.
+        dtype = grad.dtype
+        weight = weight.to(dtype)
         args = (ctx.stride, ctx.padding, [1, 1], False, [0, 0], 1)
         gx = gw = None
         # One kernel call per gradient, the weight's first: the float input rebuilt for it
         # is freed before the input's gradient (as large) is allocated.
         if ctx.needs_input_grad[1]:
             x = decompress(saved, ctx.dtype) if ctx.rebuild is None else ctx.rebuild(saved)
+            x = x.to(dtype)
             _, gw, _ = torch.ops.aten.convolution_backward(
                 grad, x, weight, None, *args, [False, True, False]
             )
             del x
         if ctx.needs_input_grad[0]:
             # The input's gradient reads only the input's geometry, not its values.
-            like = torch.empty_strided(*ctx.geometry, dtype=ctx.dtype, device=saved.device)
+            like = torch.empty_strided(*ctx.geometry, dtype=dtype, device=saved.device)
             gx, _, _ = torch.ops.aten.convolution_backward(
                 grad, like, weight, None, *args, [True, False, False]
             )
@@ -128,12 +133,13 @@ class _Linear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         saved, weight = ctx.saved_tensors
+        weight = weight.to(grad.dtype)  # under autocast: the forward's dtype (see _Conv2d)
         gx = gw = gb = None
         # The products of addmm's backward for F.linear's addmm(bias, x, weight.t()).
         if ctx.needs_input_grad[0]:
             gx = grad.mm(weight)
         if ctx.needs_input_grad[1]:
-            gw = grad.t().mm(decompress(saved, ctx.dtype))
+            gw = grad.t().mm(decompress(saved, ctx.dtype).to(grad.dtype))
         if ctx.has_bias and ctx.needs_input_grad[2]:
             gb = grad.sum(0)
         return gx, gw, gb

@@ -58,3 +58,24 @@ def fraction(text: str) -> float:
 
 
 seed_int = int_in(0, SEED_MAX)
+
+
+def add_device_flags(parser) -> None:
+    """``--device`` and ``--precision`` (train.device, train.precision)."""
+    from ..config import DEVICES_HELP, PRECISIONS
+
+    parser.add_argument("--device", help=f"where to compute: {DEVICES_HELP} (train.device)")
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="32 (float32), bf16 or 16 (float16 with loss scaling): train.precision",
+    )
+
+
+def device_options(args) -> dict[str, Any]:
+    """The train-section changes that ``--device`` / ``--precision`` ask for."""
+    return {
+        k: v
+        for k, v in {"device": args.device, "precision": args.precision}.items()
+        if v is not None
+    }

@@ -19,7 +19,7 @@ from ..config import DATASETS, METHODS, Config, default_config
 from ..errors import ConfigError
 from ..folders import check_writable, folder_lock
 from ..limits import LIMITS, read_yaml
-from ._common import add_json_flag, emit, int_in, seed_int
+from ._common import add_device_flags, add_json_flag, device_options, emit, int_in, seed_int
 
 MAX_BUDGET = 1000  # trials per phase: the Gaussian process grows with the cube of the trials
 EPOCHS_MAX = int(LIMITS["train.epochs"][1])
@@ -60,6 +60,13 @@ def register(subparsers) -> None:
         "--workers", type=int_in(None, 1024), default=1, help="parallel trials (Ray when > 1)"
     )
     p.add_argument("--address", help="address of an existing Ray cluster to run trials on")
+    p.add_argument(
+        "--gpus-per-trial",
+        type=float,
+        default=0,
+        help="GPUs reserved for each trial through Ray's resources (0: none)",
+    )
+    add_device_flags(p)
     p.add_argument("--out", type=Path, required=True, help="output folder of the search")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the search")
     p.add_argument("--resume", action="store_true", help="continue the search in --out")
@@ -101,6 +108,7 @@ def resolve(args) -> tuple[Config, dict]:
         cfg = cfg.replace(dataset={"name": args.dataset})
     if args.method:
         cfg = cfg.replace(train={"method": args.method})
+    cfg = cfg.replace(train=device_options(args))
     if args.trial_epochs is not None:
         search = {
             **search,
@@ -192,6 +200,7 @@ def _search(args) -> int:
         journal=journal,
         resume=args.resume,
         progress=progress,
+        gpus_per_trial=args.gpus_per_trial,
     )
     summary = {
         "dataset": cfg.dataset.name,

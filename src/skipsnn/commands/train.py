@@ -7,7 +7,7 @@ from pathlib import Path
 from ..config import DATASETS, METHODS, Config, default_config
 from ..errors import ConfigError
 from ..folders import CHECKPOINT, check_writable
-from ._common import add_json_flag, emit
+from ._common import add_device_flags, add_json_flag, device_options, emit, int_in
 
 
 def register(subparsers) -> None:
@@ -31,6 +31,14 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=int, help="number of epochs")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--threads", type=int, help="CPU threads (train.num_threads)")
+    add_device_flags(p)
+    p.add_argument(
+        "--nproc",
+        type=int_in(1, 1024),
+        default=1,
+        help="data-parallel processes on this machine (torch.distributed; "
+        "for many machines use torchrun -m skipsnn train ...)",
+    )
     p.add_argument(
         "--resume", action="store_true", help="continue the run in --out from its last checkpoint"
     )
@@ -45,6 +53,7 @@ def register(subparsers) -> None:
         "compare with the accuracy stored in its metrics.json.",
     )
     e.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    e.add_argument("--device", help="where to compute (default: the run's train.device)")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_json_flag(e)
     e.set_defaults(handler=evaluate_command)
@@ -61,8 +70,8 @@ def resolve_config(args) -> Config:
         if base is None:
             raise ConfigError(f"{args.out} has a checkpoint but no config.yaml to resume with")
         if args.config is not None:
-            given = Config.load(args.config).replace(train={"epochs": base.train.epochs})
-            if given != base:
+            given = Config.load(args.config)
+            if given.replace(train=base_changes(base)) != base:
                 raise ConfigError(
                     f"--config {args.config} differs from the config of the run in {args.out}; "
                     "resume without --config, or start a new run in another folder"
@@ -83,15 +92,19 @@ def resolve_config(args) -> Config:
         }.items()
         if v is not None
     }
+    train.update(device_options(args))
     return base.replace(dataset=dataset, train=train)
 
 
 def train_command(args) -> int:
-    from ..train import run_training
+    from ..train import run_spawned, run_training
 
     check_writable(args.out)
     cfg = resolve_config(args)
-    m = run_training(cfg, args.out, resume=args.resume, progress=not args.no_progress)
+    if args.nproc > 1:
+        m = run_spawned(cfg, args.out, args.nproc, resume=args.resume, progress=not args.no_progress)
+    else:
+        m = run_training(cfg, args.out, resume=args.resume, progress=not args.no_progress)
     return emit(m, args.json, _summary(m, args.out))
 
 
@@ -100,7 +113,7 @@ def evaluate_command(args) -> int:
 
     if not args.run_dir.is_dir():
         raise ConfigError(f"run folder {args.run_dir} does not exist")
-    r = evaluate_run(args.run_dir, progress=not args.no_progress)
+    r = evaluate_run(args.run_dir, progress=not args.no_progress, device=args.device)
     text = f"{r['run']}: test accuracy {_pct(r.get('test_accuracy'))}"
     if r.get("recomputed"):
         text += f" (recomputed; stored {_pct(r.get('stored_test_accuracy'))})"
@@ -126,3 +139,9 @@ def _summary(m: dict, out: Path) -> str:
         )
     lines.append(f"results in {out}")
     return "\n".join(lines)
+
+
+def base_changes(base: Config) -> dict:
+    """The run's own values of the settings a resumed run may change."""
+    tr = base.train
+    return {"epochs": tr.epochs, "device": tr.device, "loader_workers": tr.loader_workers}

@@ -66,9 +66,11 @@ def _remote_evaluate(objective: Callable, params: Mapping[str, Any]) -> Outcome:
 
 
 class RayExecutor:
-    """Trials as Ray tasks, one CPU each; starts a local Ray unless ``address`` is given."""
+    """Trials as Ray tasks, one CPU (and ``gpus_per_trial`` GPUs) each, reserved through
+    Ray's resources; starts a local Ray unless ``address`` is given. Ray hands each task
+    its GPUs in ``CUDA_VISIBLE_DEVICES``, so a trial's ``train.device: auto`` finds them."""
 
-    def __init__(self, workers: int, address: str | None = None) -> None:
+    def __init__(self, workers: int, address: str | None = None, gpus_per_trial: float = 0) -> None:
         try:
             import ray
         except ImportError as e:  # pragma: no cover - ray is a dependency
@@ -88,8 +90,18 @@ class RayExecutor:
                 where = f"the Ray cluster at {address}" if address else "a local Ray instance"
                 raise ConfigError(f"could not start or join {where}: {e}") from e
             self._started = True
+        if gpus_per_trial > 0:
+            have = ray.cluster_resources().get("GPU", 0)
+            if have < gpus_per_trial:
+                self.close()
+                raise ConfigError(
+                    f"--gpus-per-trial {gpus_per_trial:g} asks for more GPUs than the Ray "
+                    f"cluster has ({have:g}); trials would wait forever"
+                )
         self.workers = workers
-        self._task = ray.remote(num_cpus=1, max_retries=0)(_remote_evaluate)
+        self._task = ray.remote(num_cpus=1, num_gpus=gpus_per_trial, max_retries=0)(
+            _remote_evaluate
+        )
         self._refs: dict[Any, int] = {}
 
     def submit(self, trial_id: int, objective: Callable, params: Mapping[str, Any]) -> None:
@@ -115,10 +127,12 @@ class RayExecutor:
             self._ray.shutdown()
 
 
-def make_executor(workers: int = 1, address: str | None = None):
-    """In-process for one local worker, Ray otherwise."""
+def make_executor(workers: int = 1, address: str | None = None, gpus_per_trial: float = 0):
+    """In-process for one local worker without GPU reservations, Ray otherwise."""
     if workers < 1:
         raise ConfigError(f"the number of workers must be at least 1, got {workers}")
-    if workers == 1 and not address:
+    if not (gpus_per_trial >= 0 and math.isfinite(gpus_per_trial)):
+        raise ConfigError(f"--gpus-per-trial must be >= 0, got {gpus_per_trial}")
+    if workers == 1 and not address and not gpus_per_trial:
         return InProcessExecutor()
-    return RayExecutor(workers, address)
+    return RayExecutor(workers, address, gpus_per_trial)

@@ -82,6 +82,7 @@ def run_strategy(
     journal: str | os.PathLike | None = None,
     resume: bool = False,
     progress: bool = False,
+    gpus_per_trial: float = 0,
 ) -> StrategyResult:
     """Run ``strategy`` (dual, joint or random) and return its best configuration."""
     check_choice("strategy", strategy, STRATEGIES)
@@ -91,7 +92,7 @@ def run_strategy(
         )
     s = problem.settings
     log = Journal(journal) if journal is not None else None
-    ex = make_executor(workers, address)
+    ex = make_executor(workers, address, gpus_per_trial)
     common = dict(
         seed=seed,
         journal=log,

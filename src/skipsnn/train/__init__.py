@@ -4,6 +4,6 @@
 experiments; it dispatches on ``train.method`` to `bptt.fit` or `stdp.fit`.
 """
 
-from .run import evaluate_run, load_run, run_training
+from .run import evaluate_run, load_run, run_spawned, run_training
 
-__all__ = ["evaluate_run", "load_run", "run_training"]
+__all__ = ["evaluate_run", "load_run", "run_spawned", "run_training"]

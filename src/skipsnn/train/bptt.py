@@ -24,63 +24,105 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..config import Config
 from ..errors import ConfigError
 from ..network import MMNDNet, calibrate_rates
 from . import checkpoint as ckpt
+from .devices import autocast, grad_scaler, to_device
+from .distributed import GlobalBatchShares, World, all_sum, share_bounds
 from .metrics import accuracy
-from .setup import RunSetup, Trained, log_line, prepare, progress_bar
+from .setup import RunSetup, Runtime, Trained, log_line, prepare, progress_bar
 
 
 def train_epoch(
-    net: MMNDNet,
+    net: torch.nn.Module,
     opt: torch.optim.Optimizer,
-    x: torch.Tensor,
-    y: torch.Tensor,
+    dataset,
     order: torch.Tensor,
-    batch_size: int,
-    collapse_time: bool,
+    rt: Runtime,
+    scaler: torch.amp.GradScaler,
     bar: tqdm,
 ) -> dict[str, Any]:
-    """One pass over ``x[order]`` in mini-batches; returns mean loss, accuracy, firing rates."""
+    """One pass over ``dataset[order]`` in global batches of ``rt.batch_size`` (this
+    process's share of each, by a DataLoader); returns mean loss, accuracy, firing rates.
+
+    With ``W`` processes, the loss of a share of ``n_r`` samples out of a global batch of
+    ``n`` is its mean times ``n_r W / n``, so DDP's gradient average is the gradient of
+    the global batch's mean loss (exactly the one-process loss for ``W = 1``).
+    """
     net.train()
-    total_loss, correct, rates = 0.0, 0, torch.zeros(len(net.convs), dtype=torch.float64)
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
-        xb, yb = prepare(x[idx], collapse_time), y[idx]
-        fw = net(xb, record=True)
-        loss = F.cross_entropy(fw.logits, yb)
+    world, n = rt.world, len(order)
+    total_loss, correct = 0.0, 0
+    rates = torch.zeros(len(_module(net).convs), dtype=torch.float64)
+    loader = DataLoader(
+        dataset,
+        batch_sampler=GlobalBatchShares(order, rt.batch_size, world),
+        num_workers=rt.loader_workers,
+        pin_memory=rt.device.type == "cuda",
+    )
+    for start, (xb, yb) in zip(range(0, n, rt.batch_size), loader, strict=True):
+        n_global = min(rt.batch_size, n - start)
+        lo, hi = share_bounds(n_global, world)
+        xb = prepare(to_device(xb, rt.device), rt.collapse_time)
+        yb = to_device(yb, rt.device)
+        with autocast(rt.device, rt.precision):
+            fw = net(xb, record=True)
+        loss = F.cross_entropy(fw.logits.float(), yb)
+        factor = (hi - lo) * world.size / n_global  # 0 for an empty share (a stand-in sample)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        total_loss += loss.item() * len(idx)
-        correct += int((fw.logits.argmax(1) == yb).sum())
-        rates += torch.tensor([s.mean().item() * len(idx) for s in fw.spikes], dtype=torch.float64)
+        scaler.scale(loss if factor == 1 else loss * factor).backward()
+        scaler.step(opt)
+        scaler.update()
+        if hi > lo:
+            total_loss += loss.item() * len(yb)
+            correct += int((fw.logits.argmax(1) == yb).sum())
+            rates += torch.tensor([s.mean().item() * len(yb) for s in fw.spikes], dtype=torch.float64)
         bar.update(1)
-    n = len(order)
+    total_loss, correct, *summed = all_sum([total_loss, correct, *rates.tolist()], world)
     return {
         "train_loss": total_loss / n,
         "train_accuracy": correct / n,
-        "firing_rate": (rates / n).tolist(),
+        "firing_rate": (torch.tensor(summed, dtype=torch.float64) / n).tolist(),
     }
 
 
 @torch.no_grad()
-def predict(net: MMNDNet, x: torch.Tensor, batch_size: int, collapse_time: bool) -> torch.Tensor:
-    """Logits ``[N, K]`` for all of ``x``, in batches."""
+def predict(net, x, batch_size: int, collapse_time: bool, rt: Runtime | None = None) -> torch.Tensor:
+    """Logits ``[N, K]`` (on the CPU, float32) for all of ``x``, in batches."""
+    rt = rt or Runtime(collapse_time=collapse_time)
     net.eval()
-    out = [net(prepare(x[i : i + batch_size], collapse_time)) for i in range(0, len(x), batch_size)]
-    return torch.cat(out) if out else torch.zeros(0, net.n_classes)
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb = prepare(to_device(x[i : i + batch_size], rt.device), collapse_time)
+        with autocast(rt.device, rt.precision):
+            out.append(net(xb).float().cpu())
+    return torch.cat(out) if out else torch.zeros(0, _module(net).n_classes)
 
 
-def evaluate(net: MMNDNet, x, y, cfg: Config) -> tuple[float | None, float | None, torch.Tensor]:
-    """``(loss, accuracy, logits)`` on a labelled set (None, None for an empty one)."""
+def evaluate(net, x, y, cfg: Config, rt: Runtime | None = None):
+    """``(loss, accuracy)`` on a labelled set (None, None for an empty one); with several
+    processes each scores its contiguous share and the sums are combined."""
+    world = rt.world if rt is not None else World()
     if len(y) == 0:
-        return None, None, torch.zeros(0, net.n_classes)
-    logits = predict(net, x, cfg.train.eval_batch_size, cfg.dataset.collapse_time)
-    return F.cross_entropy(logits, y).item(), accuracy(logits, y), logits
+        return None, None
+    bs, collapse = cfg.train.eval_batch_size, cfg.dataset.collapse_time
+    if world.size == 1:
+        logits = predict(net, x, bs, collapse, rt)
+        return F.cross_entropy(logits, y).item(), accuracy(logits, y)
+    lo, hi = share_bounds(len(y), world)
+    logits = predict(net, x[lo:hi], bs, collapse, rt)
+    loss_sum = F.cross_entropy(logits, y[lo:hi], reduction="sum").item() if hi > lo else 0.0
+    correct = int((logits.argmax(1) == y[lo:hi]).sum()) if hi > lo else 0
+    loss_sum, correct = all_sum([loss_sum, correct], world)
+    return loss_sum / len(y), correct / len(y)
+
+
+def _module(net: torch.nn.Module) -> MMNDNet:
+    """The `MMNDNet` inside a DistributedDataParallel wrapper (or the net itself)."""
+    return getattr(net, "module", net)
 
 
 def lr_factor(epoch: int, epochs: int, schedule: str) -> float:
@@ -105,10 +147,10 @@ def check_resume(state: dict, cfg: Config, out: Path) -> None:
     if "model" not in state:
         raise ConfigError(f"{out / ckpt.CHECKPOINT} is not a BPTT checkpoint")
     saved = Config.from_dict(state["config"])
-    if saved.replace(train={"epochs": cfg.train.epochs}) != cfg:
+    if saved.replace(train=resumable_changes(cfg)) != cfg:
         raise ConfigError(
             f"the config differs from the one the run in {out} was started with; "
-            "resume with the same options (only --epochs may change)"
+            "resume with the same options (only --epochs and --device may change)"
         )
     if state["epoch"] > cfg.train.epochs:
         raise ConfigError(
@@ -117,19 +159,29 @@ def check_resume(state: dict, cfg: Config, out: Path) -> None:
         )
 
 
+def resumable_changes(cfg: Config) -> dict[str, Any]:
+    """What a resumed run may change: its length and where it computes (a checkpoint
+    loads on any device)."""
+    tr = cfg.train
+    return {"epochs": tr.epochs, "device": tr.device, "loader_workers": tr.loader_workers}
+
+
 def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
     """Train ``setup.net`` on the labelled subset; ``stop_after`` returns after that many
     epochs of this call, as if the process were killed there (to test resuming)."""
-    cfg, net, state, out = setup.cfg, setup.net, setup.state, setup.out
+    cfg, net, state, out, rt = setup.cfg, setup.net, setup.state, setup.out, setup.runtime
     tr, collapse = cfg.train, cfg.dataset.collapse_time
-    x, y = setup.train_set.x, torch.as_tensor(setup.train_set.y, dtype=torch.long)
+    train_set, y = setup.train_set, torch.as_tensor(setup.train_set.y, dtype=torch.long)
     split = setup.split
+    net.to(rt.device)
     if cfg.network.init_rate is not None and state is None:
         # Deterministic: the first labelled samples in index order, no random draws.
         first = torch.as_tensor(split.train[: tr.eval_batch_size])
-        calibrate_rates(net, prepare(x[first], collapse), cfg.network.init_rate)
+        x_first = prepare(to_device(train_set.x[first], rt.device), collapse)
+        calibrate_rates(net, x_first, cfg.network.init_rate)
     opt = torch.optim.Adam(net.parameters(), lr=tr.lr, weight_decay=tr.weight_decay)
     sched = make_scheduler(opt, cfg)
+    scaler = grad_scaler(rt.device, rt.precision)
     shuffle = torch.Generator().manual_seed(tr.seed)
     start_epoch, history, train_seconds, cpu_seconds = 0, [], 0.0, 0.0
     if state is not None:
@@ -137,24 +189,33 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
             net.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             sched.load_state_dict(state["scheduler"])
+            if "scaler" in state:
+                scaler.load_state_dict(state["scaler"])
             shuffle.set_state(state["shuffle_rng"])
             ckpt.set_rng_states(state["rng"])
             start_epoch, history = int(state["epoch"]), list(state["history"])
             train_seconds = float(state["train_seconds"])
             cpu_seconds = float(state["train_cpu_seconds"])
+    model = net
+    if rt.world.size > 1:  # after calibration and restoring: every rank holds the same weights
+        ids = [rt.device.index] if rt.device.type == "cuda" else None
+        model = torch.nn.parallel.DistributedDataParallel(net, device_ids=ids)
 
     train_idx = torch.as_tensor(split.train)
     n_batches = math.ceil(len(train_idx) / tr.batch_size)
     last = tr.epochs if stop_after is None else min(tr.epochs, start_epoch + stop_after)
-    bar = progress_bar((last - start_epoch) * n_batches, f"bptt {cfg.dataset.name}", setup.progress)
-    x_val, y_val = x[split.val], y[split.val]
+    main = rt.world.is_main
+    bar = progress_bar(
+        (last - start_epoch) * n_batches, f"bptt {cfg.dataset.name}", setup.progress and main
+    )
+    x_val, y_val = train_set.x[split.val], y[split.val]
     for epoch in range(start_epoch + 1, last + 1):
         t0, c0 = time.perf_counter(), time.process_time()
         order = train_idx[torch.randperm(len(train_idx), generator=shuffle)]
         lr = opt.param_groups[0]["lr"]
-        row = train_epoch(net, opt, x, y, order, tr.batch_size, collapse, bar)
+        row = train_epoch(model, opt, train_set, order, rt, scaler, bar)
         sched.step()
-        val_loss, val_acc, _ = evaluate(net, x_val, y_val, cfg)
+        val_loss, val_acc = evaluate(net, x_val, y_val, cfg, rt)
         seconds = time.perf_counter() - t0
         cpu = time.process_time() - c0  # all threads; load-independent, unlike wall time
         train_seconds += seconds
@@ -173,14 +234,14 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
         shown = "-" if val_acc is None else f"{val_acc:.3f}"
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_acc=shown)
         log_line(
-            setup.progress,
+            setup.progress and main,
             f"bptt {cfg.dataset.name} epoch {epoch}/{tr.epochs}: train loss "
             f"{row['train_loss']:.4f}, validation accuracy {shown} ({seconds:.1f} s)",
         )
-        if out is not None:
+        if out is not None and main:
             state = {
                 "config": cfg.to_dict(),
-                "classes": list(setup.train_set.classes),
+                "classes": list(train_set.classes),
                 "input_shape": net.input_shape,
                 "model": net.state_dict(),
                 "optimizer": opt.state_dict(),
@@ -192,6 +253,8 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
                 "train_seconds": train_seconds,
                 "train_cpu_seconds": cpu_seconds,
             }
+            if scaler.is_enabled():
+                state["scaler"] = scaler.state_dict()
             ckpt.save_run_state(state, history, out)
     bar.close()
 
@@ -211,17 +274,20 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
     return Trained(
         metrics,
         metrics["finished"],
-        scores=lambda frames: predict(net, frames, tr.eval_batch_size, collapse),
-        spikes=lambda frames: record_spikes(net, frames, collapse),
+        scores=lambda frames: predict(net, frames, tr.eval_batch_size, collapse, rt),
+        spikes=lambda frames: record_spikes(net, frames, collapse, rt),
         plots=lambda folder: _plot_curves(history, folder),
     )
 
 
 @torch.no_grad()
-def record_spikes(net: MMNDNet, frames: torch.Tensor, collapse_time: bool) -> list[torch.Tensor]:
-    """Each spiking layer's spikes ``[T, B, C, H, W]`` for ``frames``."""
+def record_spikes(net: MMNDNet, frames, collapse_time: bool, rt: Runtime | None = None):
+    """Each spiking layer's spikes ``[T, B, C, H, W]`` (on the CPU) for ``frames``."""
+    rt = rt or Runtime(collapse_time=collapse_time)
     net.eval()
-    return net(prepare(frames, collapse_time), record=True).spikes
+    with autocast(rt.device, rt.precision):
+        spikes = net(prepare(to_device(frames, rt.device), collapse_time), record=True).spikes
+    return [s.float().cpu() for s in spikes]
 
 
 def _plot_curves(history: list[dict], folder: Path) -> None:

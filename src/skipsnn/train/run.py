@@ -32,8 +32,10 @@ from ..folders import check_writable, folder_lock
 from ..network import build_network
 from . import bptt, stdp
 from . import checkpoint as ckpt
+from .devices import resolve_device
+from .distributed import World, init_from_env, local_device_name, spawn
 from .metrics import accuracy, confusion_matrix, direction_pairs, pair_accuracy
-from .setup import RunSetup, Trained, load_data, split_indices
+from .setup import RunSetup, Trained, load_data, runtime_of, split_indices
 
 METHODS = {"bptt": bptt, "stdp": stdp}
 
@@ -63,17 +65,25 @@ def run_training(
     method = METHODS[cfg.train.method]
     if hasattr(method, "check_options"):
         method.check_options(cfg)
-    if out_dir is None:
-        return _run(cfg, method, None, resume, evaluate_test, progress, data, stop_after)
-    out = Path(out_dir)
-    check_writable(out)
+    device = resolve_device(local_device_name(cfg.train.device))
+    world = init_from_env(device)  # a data-parallel run under torchrun / --nproc
+    if world.size > 1 and cfg.train.method != "bptt":
+        raise ConfigError(
+            f"{cfg.train.method} trains in one process only; run it without --nproc/torchrun"
+        )
+    rt = runtime_of(cfg, device, world)
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        check_writable(out)
+    if out is None or not world.is_main:  # only rank 0 writes the run folder
+        return _run(cfg, method, out, rt, resume, evaluate_test, progress, data, stop_after)
     with folder_lock(out, "run"):
-        return _run(cfg, method, out, resume, evaluate_test, progress, data, stop_after)
+        return _run(cfg, method, out, rt, resume, evaluate_test, progress, data, stop_after)
 
 
-def _run(cfg, method, out, resume, evaluate_test, progress, data, stop_after) -> dict[str, Any]:
+def _run(cfg, method, out, rt, resume, evaluate_test, progress, data, stop_after) -> dict:
     """`run_training` once the config is valid and the run folder (if any) is ours."""
-    tr = cfg.train
+    tr, main = cfg.train, rt.world.is_main
     torch.set_num_threads(tr.num_threads)
     state = ckpt.existing_checkpoint(out, resume) if out is not None else None
     if state is not None:
@@ -87,11 +97,12 @@ def _run(cfg, method, out, resume, evaluate_test, progress, data, stop_after) ->
     split = split_indices(train_set.y, cfg)
     ckpt.seed_everything(tr.seed)
     net = build_network(cfg, tuple(int(v) for v in train_set.x.shape[2:]), len(classes))
-    if out is not None:
+    if out is not None and main:
         cfg.save(out / "config.yaml")
         ckpt.write_jsonl([] if state is None else state["history"], out / "metrics.jsonl")
 
-    trained = method.fit(RunSetup(cfg, net, train_set, split, state, out, progress), stop_after)
+    setup = RunSetup(cfg, net, train_set, split, state, out if main else None, progress, rt)
+    trained = method.fit(setup, stop_after)
     metrics: dict[str, Any] = {
         "method": tr.method,
         "dataset": cfg.dataset.name,
@@ -103,9 +114,12 @@ def _run(cfg, method, out, resume, evaluate_test, progress, data, stop_after) ->
         **trained.metrics,
         "finished": trained.finished,
         "test_accuracy": None,
+        "device": str(rt.device),
+        "precision": rt.precision,
+        "world_size": rt.world.size,
     }
-    if not trained.finished:
-        return metrics  # stopped early: no test evaluation, no metrics.json
+    if not trained.finished or not main:
+        return metrics  # stopped early (or not rank 0): no test evaluation, no metrics.json
     if evaluate_test:
         metrics.update(score_test_set(trained, test_set, cfg, classes, out))
     if out is not None:
@@ -113,6 +127,26 @@ def _run(cfg, method, out, resume, evaluate_test, progress, data, stop_after) ->
             trained.plots(out)
         ckpt.write_json(metrics, out / "metrics.json")
     return metrics
+
+
+def run_spawned(
+    cfg: Config, out_dir: str | Path, nproc: int, *, resume: bool = False, progress: bool = True
+) -> dict[str, Any]:
+    """`run_training` as a data-parallel run of ``nproc`` local processes (gloo on the CPU,
+    NCCL on CUDA; `distributed.spawn`); returns rank 0's metrics from the run folder."""
+    cfg = cfg.validate()
+    if cfg.train.method != "bptt":
+        raise ConfigError(f"{cfg.train.method} trains in one process only; drop --nproc")
+    out = Path(out_dir)
+    check_writable(out)
+    spawn(_spawned_run, nproc, cfg.to_dict(), str(out), resume, progress)
+    if not (out / "metrics.json").exists():
+        raise ConfigError(f"the data-parallel run in {out} did not finish")
+    return read_metrics(out / "metrics.json")
+
+
+def _spawned_run(cfg: dict, out: str, resume: bool, progress: bool) -> None:
+    run_training(Config.from_dict(cfg), out, resume=resume, progress=progress)
 
 
 def score_test_set(
@@ -174,7 +208,9 @@ def load_run(run_dir: str | Path) -> tuple[Config, Any, dict]:
     return cfg, net, state
 
 
-def evaluate_run(run_dir: str | Path, *, data: Any = None, progress: bool = True) -> dict[str, Any]:
+def evaluate_run(
+    run_dir: str | Path, *, data: Any = None, progress: bool = True, device: str | None = None
+) -> dict[str, Any]:
     """Evaluate a run's checkpoint on the test set again; compare with its metrics.json.
 
     Returns the recomputed ``test_accuracy``/``test_loss`` and the stored metrics. A
@@ -195,11 +231,14 @@ def evaluate_run(run_dir: str | Path, *, data: Any = None, progress: bool = True
     if test_set is None:
         raise DataError("evaluating a run needs the test set")
     collapse = cfg.dataset.collapse_time
+    # On any device, whichever the run was trained on (the checkpoint loads on the CPU).
+    rt = runtime_of(cfg, resolve_device(device or cfg.train.device), World())
+    net.to(rt.device)
     trained = Trained(
         {},
         True,
-        scores=lambda x: bptt.predict(net, x, cfg.train.eval_batch_size, collapse),
-        spikes=lambda x: bptt.record_spikes(net, x, collapse),
+        scores=lambda x: bptt.predict(net, x, cfg.train.eval_batch_size, collapse, rt),
+        spikes=lambda x: bptt.record_spikes(net, x, collapse, rt),
     )
     res = score_test_set(trained, test_set, cfg, list(state["classes"]), None)
     res.pop("confusion_matrix", None)  # re-evaluation reports the scores, not the matrix

@@ -25,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 from ..config import Config
+from .distributed import World
 
 
 class Split(NamedTuple):
@@ -33,6 +34,23 @@ class Split(NamedTuple):
     train: np.ndarray  # the labelled subset the weights (or the readout) are fitted on
     val: np.ndarray
     pool: np.ndarray  # training samples outside validation (labelled or not)
+
+
+class Runtime(NamedTuple):
+    """Where and how the steps run (`devices`, `distributed`)."""
+
+    device: torch.device = torch.device("cpu")
+    precision: str = "32"
+    world: World = World()
+    batch_size: int = 32  # the global batch, split across processes
+    collapse_time: bool = False
+    loader_workers: int = 0
+
+
+def runtime_of(cfg: Config, device: torch.device, world: World) -> Runtime:
+    tr = cfg.train
+    collapse = cfg.dataset.collapse_time
+    return Runtime(device, tr.precision, world, tr.batch_size, collapse, tr.loader_workers)
 
 
 class RunSetup(NamedTuple):
@@ -45,6 +63,7 @@ class RunSetup(NamedTuple):
     state: dict | None  # the checkpoint to continue from (None: a fresh run)
     out: Path | None  # the run folder (None: write nothing)
     progress: bool
+    runtime: Runtime = Runtime()
 
 
 class Trained(NamedTuple):

@@ -96,18 +96,28 @@ def train_layer_batch(
 
 
 def extract_features(
-    net, x: torch.Tensor, thetas: list[torch.Tensor], opts: STDPOptions, batch_size: int
+    net,
+    x,
+    thetas: list[torch.Tensor],
+    opts: STDPOptions,
+    batch_size: int,
+    collapse_time: bool = False,
+    index: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Readout features ``[N, D]`` of frames ``x [N, T, C, H, W]``: pooled spike counts of
-    the feature layers (`readout.pooled_counts`), concatenated."""
+    """Readout features ``[N, D]`` of the raw frames ``x[index]`` (``[N, T, C, H, W]``
+    event counts; all of ``x`` when ``index`` is None), read and prepared batch by batch:
+    pooled spike counts of the feature layers (`readout.pooled_counts`), concatenated."""
     layers = opts.feature_layers or tuple(range(1, len(net.convs) + 1))
+    index = np.arange(len(x)) if index is None else np.asarray(index)
+    device = net.readout.weight.device
     chunks = []
     with torch.no_grad():
-        for start in range(0, len(x), batch_size):
-            batch = x[start : start + batch_size]
+        for start in range(0, len(index), batch_size):
+            rows = torch.as_tensor(index[start : start + batch_size])
+            batch = prepare(x[rows], collapse_time).to(device)
             outs = run_layers(net, batch, thetas, opts.rule, max(layers), opts.binarize_input)
             feats = [pooled_counts(outs[i], opts.grid, opts.windows) for i in layers]
-            chunks.append(torch.cat(feats, dim=1).numpy())
+            chunks.append(torch.cat(feats, dim=1).cpu().numpy())
     return np.concatenate(chunks)
 
 
@@ -152,21 +162,23 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
     the labelled subset. ``stop_after`` returns after that many layers of this call, as
     if the process were killed there (to test resuming)."""
     cfg, net, state, out, split = setup.cfg, setup.net, setup.state, setup.out, setup.split
+    device = setup.runtime.device
     tr = cfg.train
     opts = stdp_options(cfg.stdp, len(cfg.network.layers))
     epochs = opts.epochs or tr.epochs
     batch_size = opts.batch_size or tr.batch_size
     x_raw, y_all = setup.train_set.x, np.asarray(setup.train_set.y)
-    x_all = prepare(x_raw, cfg.dataset.collapse_time)
+    collapse = cfg.dataset.collapse_time
 
     net.requires_grad_(False)
     init_stdp_weights(net, opts, torch.Generator().manual_seed(tr.seed))
-    thetas = [torch.zeros(conv.out_channels) for conv in net.convs]
+    net.to(device)
+    thetas = [torch.zeros(conv.out_channels, device=device) for conv in net.convs]
     layers_done, history, seconds = 0, [], 0.0
     if state is not None:
         with ckpt.restoring(out / ckpt.CHECKPOINT):
             net.load_state_dict(state["net"])
-            thetas = [torch.as_tensor(t, dtype=torch.float32) for t in state["thetas"]]
+            thetas = [torch.as_tensor(t, dtype=torch.float32, device=device) for t in state["thetas"]]
             if [t.shape for t in thetas] != [(c.out_channels,) for c in net.convs]:
                 raise ValueError("the adaptive thresholds do not fit the layers")
             layers_done, seconds = int(state["layers_done"]), float(state["stdp_seconds"])
@@ -178,7 +190,7 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
     if reused:
         cached = _PHASE_CACHE[key]
         net.load_state_dict(cached["net"])
-        thetas = [t.clone() for t in cached["thetas"]]
+        thetas = [t.to(device, copy=True) for t in cached["thetas"]]
         layers_done, history, seconds = m, list(cached["history"]), cached["stdp_seconds"]
     last = m if stop_after is None else min(m, layers_done + stop_after)
 
@@ -209,7 +221,8 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
                 rates, changes = [], []
                 for start in range(0, len(order), batch_size):
                     idx = np.sort(order[start : start + batch_size])
-                    stats = train_layer_batch(net, x_all[idx], thetas, i, opts)
+                    xb = prepare(x_raw[idx], collapse).to(device)
+                    stats = train_layer_batch(net, xb, thetas, i, opts)
                     rates.append(stats["rate"])
                     changes.append(stats["w_change"])
                     bar.update()
@@ -239,7 +252,7 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
     if not reused:
         _PHASE_CACHE[key] = {
             "net": copy.deepcopy(net.state_dict()),
-            "thetas": [t.clone() for t in thetas],
+            "thetas": [t.detach().cpu().clone() for t in thetas],
             "history": list(history),
             "stdp_seconds": seconds,
         }
@@ -251,16 +264,16 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
     t_readout = time.perf_counter()
     eval_bs = tr.eval_batch_size
 
-    def features(frames: torch.Tensor) -> np.ndarray:
-        return extract_features(net, frames, thetas, opts, eval_bs)
+    def features(frames, index: np.ndarray | None = None) -> np.ndarray:
+        return extract_features(net, frames, thetas, opts, eval_bs, collapse, index)
 
     # Only the labelled samples' features and labels are handed to the readout.
-    f_lab = features(x_all[split.train])
+    f_lab = features(x_raw, split.train)
     readout = fit_readout(f_lab, y_all[split.train], c=opts.readout_c, seed=tr.seed)
     seconds += time.perf_counter() - t_readout
     val_accuracy = val_loss = None
     if len(split.val):
-        f_val = features(x_all[split.val])
+        f_val = features(x_raw, split.val)
         val_accuracy = readout.accuracy(f_val, y_all[split.val])
         val_loss = readout.log_loss(f_val, y_all[split.val])
 
@@ -288,13 +301,14 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
     def scores(frames: torch.Tensor) -> torch.Tensor:
         # Log-probabilities in label order (a class the readout never saw: p = 1e-12, as
         # in `Readout.log_loss`), so the scaffold's cross-entropy is the readout's log loss.
-        f = features(prepare(frames, cfg.dataset.collapse_time))
+        f = features(frames)
         return torch.as_tensor(np.log(np.clip(readout.probabilities(f, len(setup.train_set.classes)), 1e-12, 1.0)))
 
     def spikes(frames: torch.Tensor) -> list[torch.Tensor]:
-        x = prepare(frames, cfg.dataset.collapse_time)
+        x = prepare(frames, collapse).to(device)
         with torch.no_grad():
-            return run_layers(net, x, thetas, opts.rule, m, opts.binarize_input)[1:]
+            outs = run_layers(net, x, thetas, opts.rule, m, opts.binarize_input)[1:]
+        return [o.cpu() for o in outs]
 
     def plots(folder: Path) -> None:
         from .plots import plot_kernels
