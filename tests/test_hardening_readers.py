@@ -269,3 +269,24 @@ def test_nmnist_chunked_decoding_matches_one_pass_and_stays_within_3x(tmp_path, 
         tracemalloc.stop()
     np.testing.assert_array_equal(ev, whole)
     assert peak <= 3 * f.stat().st_size, f"peak {peak / f.stat().st_size:.1f}x the file size"
+
+
+def test_aedat_memory_stays_within_3x(tmp_path):
+    rng = np.random.default_rng(0)
+    parts = [b"#!AER-DAT3.1\r\n#Source 1: DVS128\r\n#!END-HEADER\r\n"]
+    for _ in range(50):
+        n = 5000
+        body = np.empty((n, 2), "<u4")
+        body[:, 0] = (rng.integers(0, 128, n) << 17) | (rng.integers(0, 128, n) << 2) | 3
+        body[:, 1] = np.sort(rng.integers(0, 2**31, n))
+        parts.append(struct.pack("<hhiiiiii", 1, 1, 8, 4, 0, n, n, n) + body.tobytes())
+    f = tmp_path / "big.aedat"
+    f.write_bytes(b"".join(parts))
+    tracemalloc.start()
+    try:
+        ev = read_aedat31(f)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(ev) == 250_000 and ev["p"].min() == 1
+    assert peak <= 3.2 * f.stat().st_size, f"peak {peak / f.stat().st_size:.1f}x the file size"

@@ -244,12 +244,21 @@ def read_aedat31(path) -> np.ndarray:
         d, ts = d[valid], ts[valid].astype(np.int64)
         if len(ts) and ts.min() < 0:
             raise DataError(f"{name}: negative timestamp {int(ts.min())} in the packet at byte {p}")
-        x, y = (d >> 17) & 0x7FFF, (d >> 2) & 0x7FFF
-        t = (int(h["ts_overflow"]) << 31) | ts  # < 2**62: the counter is a non-negative int32
-        ev = checked_events(f"{name} (packet at byte {p})", x, y, t, (d >> 1) & 1, sensor)
-        out[n : n + len(ev)] = ev
-        n += len(ev)
-    return out[:n]
+        part = out[n : n + len(d)]
+        part["x"], part["y"], part["p"] = (d >> 17) & 0x7FFF, (d >> 2) & 0x7FFF, (d >> 1) & 1
+        part["t"] = (int(h["ts_overflow"]) << 31) | ts  # < 2**62: the counter is an int32 >= 0
+        n += len(d)
+    out = out[:n]
+    if sensor is not None:  # x, y are 15-bit fields, p one bit: only the sensor can be exceeded
+        for what, hi in (("x", sensor[0]), ("y", sensor[1])):
+            bad = out[what] >= hi
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(
+                    f"{name}: {what} = {int(out[what][i])} at event {i} is beyond the "
+                    f"{sensor[0]} x {sensor[1]} sensor"
+                )
+    return out
 
 
 def read_gesture_labels(path) -> np.ndarray:
