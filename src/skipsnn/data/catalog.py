@@ -20,6 +20,7 @@ from .binning import frame_events, frame_many
 from .cache import atomic_write, cache_path
 from .datasets import CALTECH_SOURCE, GESTURE_SOURCE, DVSGesture, NCaltech101
 from .events import EVENT_DTYPE
+from .rhythms import RHYTHM_BINS, RHYTHM_CLASSES, RHYTHM_SENSOR, RHYTHM_STEPS, generate_rhythms
 from .synthetic import (
     DIGIT_CLASSES,
     DIGIT_STEPS,
@@ -34,6 +35,7 @@ from .synthetic import (
 
 SYNTHETIC_VERSION = 1  # bump when generation changes, so stale caches are regenerated
 GESTURES_PER_CLASS = {"train": 100, "test": 30}
+RHYTHMS_PER_CLASS = {"train": 100, "test": 40}
 DIGITS_LIMIT: int | None = None  # None: all 1437 / 360 images (tests use a few)
 SPLITS = ("train", "test")
 
@@ -80,10 +82,11 @@ def progress_bar(total: int, desc: str, enabled: bool):
 
 
 def _synthetic_size(name: str, split: str | None = None):
-    """Gestures per class (both splits when ``split`` is None) or the digits limit."""
-    if name != "gestures":
+    """Samples per class (both splits when ``split`` is None) or the digits limit."""
+    per_class = {"gestures": GESTURES_PER_CLASS, "rhythms": RHYTHMS_PER_CLASS}.get(name)
+    if per_class is None:
         return DIGITS_LIMIT
-    return GESTURES_PER_CLASS if split is None else GESTURES_PER_CLASS[split]
+    return per_class if split is None else per_class[split]
 
 
 def synthetic_options(name: str) -> dict:
@@ -117,6 +120,11 @@ def synthetic_events(
             size * len(GESTURE_CLASSES), f"generating {name}/{split}", progress
         ) as bar:
             es = generate_gestures(size, seed, int(split == "test"), progress=bar)
+    elif name == "rhythms":
+        with progress_bar(
+            size * len(RHYTHM_CLASSES), f"generating {name}/{split}", progress
+        ) as bar:
+            es = generate_rhythms(size, seed, int(split == "test"), progress=bar)
     else:
         total = min(1437 if split == "train" else 360, size or 10**9)
         with progress_bar(total, f"generating {name}/{split}", progress) as bar:
@@ -165,14 +173,16 @@ def _real_frames(info, *, split, root, n_bins, size, window_us, seed, cache_dir,
     return x, y, ds.classes, ds.sensor_size[:2]
 
 
-def _synthetic(name: str, classes, n_bins: int, steps: int, what: str) -> DatasetInfo:
+def _synthetic(
+    name: str, classes, n_bins: int, steps: int, what: str, sensor: int = SENSOR
+) -> DatasetInfo:
     """A built-in set: full sensor resolution, one sample's simulated time as the window."""
     return DatasetInfo(
         name=name,
         classes=tuple(classes),
-        sensor_size=(SENSOR, SENSOR),
+        sensor_size=(sensor, sensor),
         n_bins=n_bins,
-        size=SENSOR,
+        size=sensor,
         window_us=steps * DT_US,
         synthetic=True,
         source=f"built in: {what}, generated on first use",
@@ -190,6 +200,14 @@ DATASETS: dict[str, DatasetInfo] = {
         15,
         DIGIT_STEPS,
         "scikit-learn's digits moved through three saccades",
+    ),
+    "rhythms": _synthetic(
+        "rhythms",
+        RHYTHM_CLASSES,
+        RHYTHM_BINS,
+        RHYTHM_STEPS,
+        "6 flash-interval classes on a 16x16 sensor (timing alone tells them apart)",
+        RHYTHM_SENSOR,
     ),
     "dvsgesture": DatasetInfo(
         name="dvsgesture",

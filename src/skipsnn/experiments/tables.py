@@ -20,6 +20,20 @@ def mean_std(values: Iterable[float]) -> tuple[float, float, int]:
     return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0, int(v.size)
 
 
+def ci95(values: Iterable[float]) -> tuple[float, float, int]:
+    """Mean, half-width of its 95% confidence interval (Student t, n - 1 degrees of
+    freedom; nan for fewer than 2 values) and count."""
+    from scipy.stats import t as student_t
+
+    v = np.asarray(list(values), dtype=float)
+    if v.size == 0:
+        return float("nan"), float("nan"), 0
+    if v.size == 1:
+        return float(v[0]), float("nan"), 1
+    half = student_t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
+    return float(v.mean()), float(half), int(v.size)
+
+
 def aggregate(results: Iterable[Mapping]) -> dict[tuple[str, float], dict]:
     """Group results by (method, fraction): accuracy in percent, mean +- std over seeds.
 

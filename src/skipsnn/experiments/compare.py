@@ -1,0 +1,219 @@
+r"""Paired comparisons over seeds: every variant trained on the same seeds, mean and 95% CI.
+
+`compare` runs a named set of variants (`VARIANT_SETS`) over label fractions and
+training seeds ``0..n-1``. Every variant of a seed shares the seed's splits (validation
+set, labelled subset) and the test set, so differences are paired: for each variant the
+table gives the mean test accuracy with a 95% confidence interval over seeds (Student t)
+and the mean paired difference against the set's first variant (the reference), also
+with a 95% interval. Runs are kept under ``out/runs``; a finished one is read, not
+retrained, so a killed comparison resumes.
+
+Variant kinds: ``mmnd`` (a `run_training` run of the base config with overrides),
+``raw`` (logistic regression on pooled raw events, `baselines.raw_readout`) and ``gru``
+(the conv-GRU of about the mMND network's parameter count, `baselines.train_conv_gru`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from tqdm import tqdm
+
+from ..atomic import write_json, write_text
+from ..config import Config
+from ..errors import ConfigError
+from ..network import count_params
+from .protocol import VARIANTS as PATHWAY_VARIANTS
+from .protocol import _default_train, _load_data, _run_cell, match_budget, variant_config
+from .tables import ci95
+
+
+class Variant(NamedTuple):
+    name: str
+    kind: str  # mmnd | raw | gru
+    overrides: dict  # config sections merged into the base config (mmnd, gru)
+    options: dict  # raw: grid, windows; mmnd: equal_steps (epochs / label fraction)
+
+
+_RANDOM_KERNELS = {"stdp": {"a_plus": 0.0, "a_minus": 0.0}}
+
+VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
+    "baselines": (
+        Variant("mMND, BPTT", "mmnd", {}, {}),
+        Variant(
+            "mMND, BPTT, time-collapsed input", "mmnd", {"dataset": {"collapse_time": True}}, {}
+        ),
+        Variant("conv-GRU (same budget)", "gru", {}, {}),
+        Variant("raw events, 2x2 grid x 4 windows", "raw", {}, {"grid": 2, "windows": 4}),
+        Variant("raw events, 2x2 grid, time-collapsed", "raw", {}, {"grid": 2, "windows": 1}),
+    ),
+    "labels": (
+        Variant("mMND, STDP", "mmnd", {"train": {"method": "stdp"}}, {}),
+        Variant("mMND, BPTT, fixed epochs", "mmnd", {}, {}),
+        Variant("mMND, BPTT, equal gradient steps", "mmnd", {}, {"equal_steps": True}),
+        Variant("raw events, 2x2 grid x 4 windows", "raw", {}, {"grid": 2, "windows": 4}),
+    ),
+    "stdp-random": (
+        Variant("mMND, STDP", "mmnd", {"train": {"method": "stdp"}}, {}),
+        Variant(
+            "mMND, random kernels (a+ = a- = 0), same epochs",
+            "mmnd",
+            {"train": {"method": "stdp"}, **_RANDOM_KERNELS},
+            {},
+        ),
+    ),
+    "pathways": tuple(
+        Variant(v.name, "mmnd", {}, {"pathway": i}) for i, v in enumerate(PATHWAY_VARIANTS)
+    )[::-1],  # the full network (heterogeneous, skip) first: the reference
+}
+
+
+def _tag(text: str) -> str:
+    keep = [c if c.isalnum() else "_" for c in text.lower()]
+    return "".join(keep).strip("_").replace("__", "_")
+
+
+def variant_cfg(base: Config, v: Variant, fraction: float, seed: int, budget=None) -> Config:
+    """The config of one cell: the base with the variant's overrides, fraction and seed."""
+    cfg = base.replace(**v.overrides) if v.overrides else base
+    if "pathway" in v.options:
+        cfg = variant_config(cfg, PATHWAY_VARIANTS[v.options["pathway"]])
+        if budget is not None:
+            cfg = match_budget(cfg, *budget)
+    tr: dict[str, Any] = {"label_fraction": fraction, "seed": seed}
+    if v.options.get("equal_steps"):
+        tr["epochs"] = max(1, round(cfg.train.epochs / fraction))
+    return cfg.replace(train=tr)
+
+
+def _baseline_cell(v: Variant, cfg: Config, run_dir: Path, data) -> dict[str, Any]:
+    from .baselines import raw_readout, train_conv_gru
+
+    done = run_dir / "metrics.json"
+    if done.exists():
+        return json.loads(done.read_text())
+    if v.kind == "raw":
+        r = raw_readout(cfg, data=data, **v.options)
+    else:
+        r = train_conv_gru(cfg, data=data)
+    write_json(done, r)
+    return r
+
+
+def compare(
+    cfg: Config,
+    out: Path,
+    variant_set: str,
+    *,
+    fractions: Sequence[float] = (1.0,),
+    seeds: int = 5,
+    progress: bool = True,
+    train_fn=_default_train,
+    data: Any = None,
+) -> dict[str, Any]:
+    """Train every (variant, fraction, seed) cell; write ``compare.md`` and ``results.json``."""
+    if variant_set not in VARIANT_SETS:
+        raise ConfigError(f"unknown variant set {variant_set!r}; choose {', '.join(VARIANT_SETS)}")
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    variants = VARIANT_SETS[variant_set]
+    data = _load_data(cfg, progress) if data is None else data
+    train_set = data["train"] if isinstance(data, dict) else data[0]
+    budget = None
+    if variant_set == "pathways":
+        shape = tuple(int(v) for v in train_set.x.shape[2:])
+        k = len(train_set.classes)
+        pcs = [variant_config(cfg, v) for v in PATHWAY_VARIANTS]
+        budget = (max(count_params(c, shape, k) for c in pcs), shape, k)
+    cells = [(f, v, s) for f in fractions for v in variants for s in range(seeds)]
+    results = []
+    for f, v, s in tqdm(cells, desc=f"compare {variant_set}", disable=not progress):
+        run_cfg = variant_cfg(cfg, v, f, s, budget)
+        run_dir = out / "runs" / f"{_tag(v.name)}-f{round(100 * f):03d}-s{s}"
+        if v.kind == "mmnd":
+            r = _run_cell(run_cfg, run_dir, data, train_fn, progress)
+        else:
+            r = _baseline_cell(v, run_cfg, run_dir, data)
+        results.append(
+            {
+                "variant": v.name,
+                "fraction": f,
+                "seed": s,
+                "test_accuracy": r.get("test_accuracy"),
+                "val_accuracy": r.get("val_accuracy"),
+                "params": r.get("params"),
+                "epochs": run_cfg.train.epochs if v.kind != "raw" else None,
+                "method": run_cfg.train.method if v.kind == "mmnd" else v.kind,
+                **({"error": r["error"]} if "error" in r else {}),
+            }
+        )
+    rows = summarize(results, [v.name for v in variants], list(fractions))
+    md = compare_markdown(cfg.dataset.name, variant_set, rows)
+    write_text(out / "compare.md", md)
+    write_json(out / "results.json", {"variant_set": variant_set, "runs": results, "rows": rows})
+    return {"table": md, "rows": rows, "results": results}
+
+
+def summarize(results: list[dict], names: list[str], fractions: list[float]) -> list[dict]:
+    """Per (fraction, variant): mean, 95% CI, paired difference to the fraction's reference."""
+    rows = []
+    for f in fractions:
+        cell = {
+            n: {
+                r["seed"]: 100 * r["test_accuracy"]
+                for r in results
+                if r["variant"] == n and r["fraction"] == f and r["test_accuracy"] is not None
+            }
+            for n in names
+        }
+        ref = cell[names[0]]
+        for n in names:
+            accs = cell[n]
+            mean, half, k = ci95(list(accs.values()))
+            shared = sorted(set(accs) & set(ref))
+            diffs = [accs[s] - ref[s] for s in shared]
+            dmean, dhalf, dk = ci95(diffs) if n != names[0] else (math.nan, math.nan, 0)
+            params = [r["params"] for r in results if r["variant"] == n and r["params"]]
+            rows.append(
+                {
+                    "fraction": f,
+                    "variant": n,
+                    "reference": n == names[0],
+                    "mean": mean,
+                    "ci95": half,
+                    "n": k,
+                    "per_seed": [accs[s] for s in sorted(accs)],
+                    "diff_mean": dmean,
+                    "diff_ci95": dhalf,
+                    "diff_n": dk,
+                    "params": max(params) if params else None,
+                }
+            )
+    return rows
+
+
+def _pm(mean: float, half: float) -> str:
+    if math.isnan(mean):
+        return "—"
+    return f"{mean:.1f}" if math.isnan(half) else f"{mean:.1f} ± {half:.1f}"
+
+
+def compare_markdown(dataset: str, variant_set: str, rows: list[dict]) -> str:
+    """One row per (fraction, variant): accuracy mean ± 95% CI, paired difference, seeds."""
+    lines = [
+        f"| {dataset} ({variant_set}) | labels | test accuracy (%), mean ± 95% CI "
+        "| paired difference to the first row (points) | seeds | params |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        diff = "reference" if r["reference"] else _pm(r["diff_mean"], r["diff_ci95"])
+        params = "—" if r["params"] is None else f"{r['params']:,}"
+        lines.append(
+            f"| {r['variant']} | {r['fraction']:.0%} | {_pm(r['mean'], r['ci95'])} | {diff} "
+            f"| {r['n']} | {params} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,109 @@
+"""Baselines (raw-event readout, conv-GRU) and the paired comparison grid, on tiny data."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from skipsnn.config import default_config
+from skipsnn.data.binning import frame_many
+from skipsnn.data.rhythms import RHYTHM_BINS, RHYTHM_CLASSES, RHYTHM_STEPS, generate_rhythms
+from skipsnn.data.synthetic import DT_US
+from skipsnn.experiments.baselines import gru_for_budget, n_params, raw_readout, train_conv_gru
+from skipsnn.experiments.compare import compare, summarize
+from skipsnn.experiments.tables import ci95
+from skipsnn.network import count_params
+
+
+class _Set:
+    def __init__(self, x, y):
+        self.x, self.y, self.classes = x, y, list(RHYTHM_CLASSES)
+
+
+def _rhythms(n_per_class, stream):
+    es = generate_rhythms(n_per_class, 0, stream)
+    x = frame_many(es.events, es.offsets, (16, 16), RHYTHM_BINS, (16, 16), RHYTHM_STEPS * DT_US)
+    return _Set(torch.from_numpy(x), torch.from_numpy(es.labels))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return _rhythms(40, 0), _rhythms(30, 1)
+
+
+def _cfg(**train):
+    return default_config("rhythms").replace(train={"num_threads": 1, **train})
+
+
+def test_raw_readout_is_near_chance_on_rhythms(data):
+    r = raw_readout(_cfg(), data=data, grid=2, windows=4)
+    assert r["n_train"] == 216 and r["method"] == "raw_readout"
+    assert r["test_accuracy"] <= 2 / len(RHYTHM_CLASSES)
+
+
+def test_conv_gru_matches_the_budget_and_trains(data):
+    cfg = _cfg(epochs=1, batch_size=64)
+    budget = count_params(cfg, (2, 16, 16), 6)
+    net = gru_for_budget(cfg, (2, 16, 16), 6, budget)
+    assert abs(n_params(net) - budget) < 0.1 * budget
+    logits = net(torch.zeros(3, RHYTHM_BINS, 2, 16, 16))
+    assert logits.shape == (3, 6)
+    r = train_conv_gru(cfg, data=data)
+    assert 0 <= r["test_accuracy"] <= 1 and r["params"] == n_params(net)
+    assert train_conv_gru(cfg, data=data)["test_accuracy"] == r["test_accuracy"]  # seeded
+
+
+def test_ci95_and_paired_summary():
+    mean, half, n = ci95([1.0, 2.0, 3.0])
+    assert (mean, n) == (2.0, 3) and half == pytest.approx(4.302653 / math.sqrt(3), rel=1e-5)
+    assert math.isnan(ci95([5.0])[1])
+    runs = [
+        {"variant": v, "fraction": 1.0, "seed": s, "test_accuracy": a}
+        for v, accs in (("ref", [0.5, 0.6, 0.7]), ("other", [0.4, 0.5, 0.7]))
+        for s, a in enumerate(accs)
+    ]
+    for r in runs:
+        r["params"] = 10
+    ref, other = summarize(runs, ["ref", "other"], [1.0])
+    assert ref["reference"] and not other["reference"]
+    assert other["diff_mean"] == pytest.approx(-200 / 3 / 10)
+    assert other["per_seed"] == pytest.approx([40.0, 50.0, 70.0])
+
+
+def test_compare_grid_resumes(tmp_path, data):
+    calls = []
+
+    def fake_train(cfg, out_dir, data, progress):
+        calls.append(cfg.train.epochs)
+        out_dir.mkdir(parents=True)
+        m = {"test_accuracy": 0.5 + 0.1 * cfg.train.seed, "params": 7}
+        (out_dir / "metrics.json").write_text(__import__("json").dumps(m))
+        return m
+
+    cfg = _cfg(epochs=2)
+    r = compare(
+        cfg,
+        tmp_path,
+        "labels",
+        fractions=[0.5],
+        seeds=2,
+        train_fn=fake_train,
+        data=data,
+        progress=False,
+    )
+    assert sorted(calls) == [2, 2, 2, 2, 4, 4]  # STDP, BPTT fixed; equal steps doubles
+    assert "mMND, BPTT, equal gradient steps" in r["table"]
+    assert np.isfinite(r["rows"][-1]["mean"])  # the raw readout ran too
+    calls.clear()
+    compare(
+        cfg,
+        tmp_path,
+        "labels",
+        fractions=[0.5],
+        seeds=2,
+        train_fn=fake_train,
+        data=data,
+        progress=False,
+    )
+    assert calls == []  # finished cells are read back
