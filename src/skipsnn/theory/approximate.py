@@ -172,9 +172,9 @@ def approximate_period(
     """
     check_target(t_in, t_out, eps, max_layers)
     validate_params(base)
-    if is_tonic(base):
+    if not base.a < base.v_th:
         raise ParameterError(
-            f"the base neuron must be non-tonic (a = {base.a} is above v_th = {base.v_th}); "
+            f"the base neuron must be non-tonic, a < v_th (a = {base.a}, v_th = {base.v_th}); "
             "the solver makes tonic neurons itself where it needs them (allow_tonic)"
         )
     rho = t_out / t_in
