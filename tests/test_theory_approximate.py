@@ -158,6 +158,28 @@ def test_layers_grow_like_log_of_one_over_eps():
     assert layers == sorted(layers)
 
 
+def test_the_docs_layer_bound_holds():
+    """docs/theory.md 5.4: P = ceil(2 n t_in / eps) reaches rho within eps in the stated layers."""
+    rng = np.random.default_rng(11)
+    for _ in range(150):
+        rho, rel = rng.uniform(1.0, 6.0), 10 ** rng.uniform(-3.5, -1)  # rel = eps / t_in
+        n = math.floor(rho)
+        big_p = math.ceil(2 * n / rel)
+        f = big_p * (1 - n / rho)
+        ms = {min(big_p // 2, max(0, k)) for k in (math.floor(f), math.ceil(f), big_p // 2)}
+        err, m = min((abs(n * big_p / (big_p - m) - rho), m) for m in ms)
+        if abs(2 * n - rho) < err:  # the chain D(2n)
+            err, layers = abs(2 * n - rho), divider_layers(2 * n)
+        elif m == 0:
+            layers = divider_layers(n)
+        else:
+            st = halving_stages(big_p, m)
+            assert uncovered(big_p, st) == m
+            layers = cover_layers(n, big_p, st)
+        assert err <= rel
+        assert layers <= math.log2(rho) + 3 * math.log2(1 + 2 * rho / rel) + 3
+
+
 def test_integer_ratios_are_chains_without_skips():
     for ratio in (1, 2, 3, 5, 12, 30):
         r = approximate_period(2.0, 2.0 * ratio, 1e-6)
