@@ -278,8 +278,8 @@ def enumerate_plans(
         if n <= MAX_CHAIN:
             add("chain", Fraction(n), max(1, divider_layers(n)), n)
     if skips and rho > 1:
-        for n in range(max(1, math.ceil(rho / 2 - 1e-12)), math.floor(rho) + 1):
-            # counter: n P / ceil(P / r); covers ratios in [2n, ...) and some below.
+        # counter: n P / ceil(P / r), P <= MAX_P (and the veto, n P / (P - 1)).
+        for n in range(1, min(math.floor(rho), MAX_CYCLE_SLOTS // 3) + 1):
             for big_p in range(3, MAX_P + 1):
                 if n * big_p > MAX_CYCLE_SLOTS:
                     break
@@ -295,6 +295,7 @@ def enumerate_plans(
                         add("counter", Fraction(n * big_p, m), layers, n, big_p, r)
                 if allow_inhibition and n < rho and abs(big_p - rho / (rho - n)) < 1:
                     add("veto", Fraction(n * big_p, big_p - 1), layers, n, big_p, 0)
+        for n in range(max(1, math.ceil(rho / 2 - 1e-12)), math.floor(rho) + 1):
             # cover: n P / (P - m), 1 <= m <= P // 2: ratios in (n, 2n].
             f = 1.0 - n / rho  # m / P
             for big_p in range(3, MAX_COVER_P + 1):
