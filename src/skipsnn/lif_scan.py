@@ -49,7 +49,7 @@ from types import ModuleType
 
 import torch
 
-from .errors import ParameterError
+from .errors import ParameterError, check_choice
 from .kernels import c_backend, torch_backend
 from .kernels.c_backend import c_backend_error  # noqa: F401 (public here since the split)
 from .surrogate import SURROGATES
@@ -83,10 +83,7 @@ def _impl(name: str) -> ModuleType:
 def resolve_save(save: str | None = None) -> str:
     """The precision in which ``h`` is kept for the backward pass (``full`` unless asked)."""
     want = save or os.environ.get("SKIPSNN_LIF_SAVE", "full")
-    if want not in SAVE_PRECISIONS:
-        raise ParameterError(
-            f"unknown LIF save precision {want!r}; choose one of {', '.join(SAVE_PRECISIONS)}"
-        )
+    check_choice("LIF save precision", want, SAVE_PRECISIONS, ParameterError)
     return want
 
 
@@ -127,8 +124,7 @@ def resolve_backend(x: torch.Tensor, backend: str | None = None, save: str = "fu
     which always applies.
     """
     want = backend or os.environ.get("SKIPSNN_LIF_BACKEND", "auto")
-    if want not in BACKENDS:
-        raise ParameterError(f"unknown LIF backend {want!r}; choose one of {', '.join(BACKENDS)}")
+    check_choice("LIF backend", want, BACKENDS, ParameterError)
     if want == "auto":
         want = {"cpu": "c", "cuda": "triton"}.get(x.device.type, "torch")
     if want == "c" and x.device.type == "cpu" and x.dtype == torch.float32:
@@ -216,10 +212,7 @@ def lif_scan(
     spikes and the forward stay exact, the surrogate derivative then carries a relative
     error up to about 1e-3 (``2 * 2**-11``).
     """
-    if surrogate not in SURROGATES:
-        raise ParameterError(
-            f"unknown surrogate {surrogate!r}; choose one of {', '.join(SURROGATES)}"
-        )
+    check_choice("surrogate", surrogate, SURROGATES, ParameterError)
     if x_seq.dim() < 1 or x_seq.shape[0] == 0:
         raise ParameterError("the input sequence needs a leading time axis with at least one step")
     decay, gain = p.decay(dt), p.gain()

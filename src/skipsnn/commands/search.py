@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from ..atomic import write_text
+from ..atomic import write_json, write_text
 from ..config import DATASETS, METHODS, Config, default_config
 from ..errors import ConfigError
 from ..folders import check_writable, folder_lock
@@ -140,7 +140,7 @@ def _search(args) -> int:
     from ..search.mmnd import MMNDProblem
     from ..search.objective import TrainingObjective
     from ..search.settings import SearchSettings
-    from ..search.strategies import plot_convergence, run_strategy, write_json_atomic
+    from ..search.strategies import plot_convergence, run_strategy
     from ..train.setup import load_data
 
     journal = args.out / JOURNAL
@@ -211,10 +211,10 @@ def _search(args) -> int:
         **result.summary(problem),
     }
     if result.best_params is None:
-        write_json_atomic(summary, args.out / "best.json")
+        write_json(args.out / "best.json", summary)
         raise ConfigError("every trial of the search failed; see the errors in the journal")
     plot_convergence(result, args.out / "convergence.png")
-    write_json_atomic(summary, args.out / "best.json")
+    write_json(args.out / "best.json", summary)
 
     if not args.no_final:
         from ..train import run_training
@@ -231,7 +231,7 @@ def _search(args) -> int:
             k: m.get(k) for k in ("test_accuracy", "params", "epochs", "train_seconds")
         }
         summary["final"]["folder"] = str(final_dir)
-        write_json_atomic(summary, args.out / "best.json")
+        write_json(args.out / "best.json", summary)
     return emit(summary, args.json, _text(summary, args.out))
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from ..paths import cache_home
 from . import SURROGATE_CODE
 from .layout import compact, like, ptr, time_major_dense
 
@@ -36,10 +37,7 @@ _lib_error: str | None = None
 
 
 def _cache_dir() -> Path:
-    root = os.environ.get("SKIPSNN_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "skipsnn"
-    )
-    return Path(root) / "lif_scan"
+    return cache_home() / "lif_scan"
 
 
 def _cpu_flags() -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..atomic import save_figure, write_json
+from ..atomic import save_figure
 from ..errors import ConfigError, check_choice
 from .executor import make_executor
 from .journal import Journal
@@ -175,8 +175,3 @@ def plot_convergence(result: StrategyResult, path: str | os.PathLike) -> None:
     fig.tight_layout()
     save_figure(fig, path, dpi=100)
     plt.close(fig)
-
-
-def write_json_atomic(obj: Any, path: str | os.PathLike) -> None:
-    """`skipsnn.atomic.write_json` with the arguments the other way round."""
-    write_json(path, obj)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_keys
 from .stdp_rule import STDPParams, validate_stdp
 
 
@@ -31,12 +31,7 @@ def stdp_options(section: dict, n_layers: int) -> STDPOptions:
     """Parse the free-form ``stdp`` config section; raise `ConfigError` on bad keys/values."""
     rule_keys = set(STDPParams._fields)
     other_keys = set(STDPOptions._fields) - {"rule"}
-    unknown = sorted(set(section) - rule_keys - other_keys)
-    if unknown:
-        raise ConfigError(
-            f"unknown key {unknown[0]!r} in the stdp section; known keys: "
-            f"{', '.join(sorted(rule_keys | other_keys))}"
-        )
+    check_keys("the stdp section", section, rule_keys | other_keys)
     try:
         rule = STDPParams(
             **{

@@ -43,7 +43,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_choice
 
 COMPETITIONS = ("wta", "none")
 
@@ -78,10 +78,7 @@ def validate_stdp(p: STDPParams) -> STDPParams:
             raise ConfigError(f"STDP time constant {name} must be positive, got {v}")
     if not (math.isfinite(p.w_min) and math.isfinite(p.w_max) and p.w_max > p.w_min):
         raise ConfigError(f"STDP bounds need w_max > w_min, got [{p.w_min}, {p.w_max}]")
-    if p.competition not in COMPETITIONS:
-        raise ConfigError(
-            f"unknown STDP competition {p.competition!r}; choose one of {', '.join(COMPETITIONS)}"
-        )
+    check_choice("STDP competition", p.competition, COMPETITIONS)
     return p
 
 
