@@ -122,3 +122,27 @@ def test_a_run_resumes_on_another_device_setting(tmp_path):
     )
     whole = run_training(cfg, None, progress=False, data=_toy())
     assert m["epochs"] == 2 and m["val_loss"] == whole["val_loss"]
+
+
+def test_train_nproc_goes_through_spawn(tmp_path, monkeypatch, capsys):
+    import skipsnn.train.run as run
+    from skipsnn.cli import main
+    from test_cli_train import write_cfg
+
+    calls = []
+    monkeypatch.setattr(run, "spawn", lambda fn, n, *args: calls.append((fn, n, args)))
+    cfg = write_cfg(tmp_path / "c.yaml")
+    argv = ["train", "--config", str(cfg), "--out", str(tmp_path / "r"), "--nproc", "2"]
+    assert main(argv) == 2  # the fake spawn trained nothing: no metrics.json
+    assert "did not finish" in capsys.readouterr().err
+    (fn, n, args), = calls
+    assert fn is run._spawned_run and n == 2 and args[1] == str(tmp_path / "r")
+
+
+def test_gpus_per_trial_beyond_the_cluster_is_one_sentence():
+    from skipsnn.search.executor import make_executor
+
+    with pytest.raises(ConfigError, match="more GPUs than the Ray cluster has"):
+        make_executor(2, None, gpus_per_trial=1)
+    with pytest.raises(ConfigError, match="gpus-per-trial"):
+        make_executor(1, None, gpus_per_trial=-1)

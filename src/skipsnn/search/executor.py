@@ -59,10 +59,16 @@ class InProcessExecutor:
 
 
 def _remote_evaluate(objective: Callable, params: Mapping[str, Any]) -> Outcome:
+    import ray
     import torch  # one thread per worker: the workers already use the cores in parallel
 
     torch.set_num_threads(1)
-    return evaluate(objective, params)
+    out = evaluate(objective, params)
+    node = ray.get_runtime_context().get_node_id()  # recorded in the journal with the result
+    return Outcome(out.value, {**out.info, "ray_node": node}, out.error)
+
+
+RETRIES_ON_NODE_LOSS = 2
 
 
 class RayExecutor:
@@ -79,6 +85,7 @@ class RayExecutor:
             ) from e
         self._ray = ray
         self._started = False
+        self._refs: dict[Any, int] = {}
         if not ray.is_initialized():
             kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
             try:
@@ -99,10 +106,11 @@ class RayExecutor:
                     f"cluster has ({have:g}); trials would wait forever"
                 )
         self.workers = workers
-        self._task = ray.remote(num_cpus=1, num_gpus=gpus_per_trial, max_retries=0)(
-            _remote_evaluate
-        )
-        self._refs: dict[Any, int] = {}
+        # A trial whose worker process or node dies is run again by Ray (an error inside
+        # the trial is an outcome, never retried): a lost node loses no trial.
+        self._task = ray.remote(
+            num_cpus=1, num_gpus=gpus_per_trial, max_retries=RETRIES_ON_NODE_LOSS
+        )(_remote_evaluate)
 
     def submit(self, trial_id: int, objective: Callable, params: Mapping[str, Any]) -> None:
         self._refs[self._task.remote(objective, dict(params))] = trial_id
