@@ -54,9 +54,9 @@ MAX_DEPTH = 32  # nesting of mappings and lists
 MAX_NODES = 100_000  # scalars, mappings and lists in one file
 MAX_INT_DIGITS = 30
 
-# Frames (time bins, side) a dataset uses when the config leaves them unset (as in
-# skipsnn.data.catalog; only for the memory estimate).
-_DEFAULT_FRAMES = {"gestures": (20, 32), "digits": (15, 32), "dvsgesture": (20, 32), "ncaltech101": (10, 48)}
+# For a dataset the registry does not know: time bins, frame side and classes assumed
+# by the memory estimate.
+_FALLBACK_FRAMES = (20, 64, 101)
 # Bytes kept per neuron and time step for the backward pass (float current and
 # potential, spikes, surrogate inputs; a generous round figure), and per parameter
 # (weight, gradient, two Adam moments).
@@ -92,6 +92,14 @@ def machine_memory_bytes() -> int | None:
         return None
 
 
+def _dataset_defaults(name: str) -> tuple[int, int, int]:
+    """``(n_bins, size, classes)`` of a dataset from the registry (torch-free)."""
+    from .data.catalog import DATASETS
+
+    info = DATASETS.get(name)
+    return (info.n_bins, info.size, info.n_classes or 101) if info else _FALLBACK_FRAMES
+
+
 def training_memory_bytes(cfg) -> tuple[int, int, int]:
     """``(bytes, neurons, params)``: a rough upper estimate of training memory.
 
@@ -101,7 +109,7 @@ def training_memory_bytes(cfg) -> tuple[int, int, int]:
     network's convolutions (padding ``kernel // 2``).
     """
     ds, net, tr = cfg.dataset, cfg.network, cfg.train
-    t_def, s_def = _DEFAULT_FRAMES.get(ds.name, (20, 64))
+    t_def, s_def, n_classes = _dataset_defaults(ds.name)
     t = ds.n_bins or t_def
     h = w = ds.size or s_def
     c = 2
@@ -120,7 +128,6 @@ def training_memory_bytes(cfg) -> tuple[int, int, int]:
         if 0 <= src < len(shapes) and net.skip.l_end < len(shapes):
             params += shapes[src][0] * shapes[net.skip.l_end][0]
     pool = net.readout.pool
-    n_classes = {"digits": 10, "ncaltech101": 101}.get(ds.name, 11)
     params += (c * (pool * pool if pool else h * w) + 1) * n_classes
     batch = max(tr.batch_size, tr.eval_batch_size // 4)  # evaluation keeps no graph
     total = t * batch * neurons * BYTES_PER_NEURON_STEP + params * BYTES_PER_PARAM
@@ -152,7 +159,7 @@ def check_limits(cfg) -> None:
     need, neurons, params = training_memory_bytes(cfg)
     have = machine_memory_bytes()
     if have and need > have:
-        t = ds.n_bins or _DEFAULT_FRAMES.get(ds.name, (20, 64))[0]
+        t = ds.n_bins or _dataset_defaults(ds.name)[0]
         raise ConfigError(
             f"this network would need about {_gib(need)} to train ({t} time bins x batch "
             f"{tr.batch_size} x {neurons:,} neurons, {params:,} parameters), more than this "
