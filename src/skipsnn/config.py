@@ -382,7 +382,15 @@ DATASET_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     # STDP: 3 epochs per layer, the setting measured in docs/stdp.md (more did not help).
     "gestures": {"stdp": {"epochs": 3}},
     "digits": {"dataset": {"name": "digits", "n_bins": 15, "size": 32}, "stdp": {"epochs": 3}},
-    "rhythms": {"dataset": {"name": "rhythms", "n_bins": 32, "size": 16}, "stdp": {"epochs": 3}},
+    # Temporal tasks (docs/results/README.md, "rhythms"): a few coincidence spikes decide
+    # the class, so the readout pools space to one cell and sums over time instead of
+    # averaging (a time and space mean shrinks them to nothing), and trains longer.
+    "rhythms": {
+        "dataset": {"name": "rhythms", "n_bins": 32, "size": 16},
+        "network": {"readout": {"pool": 1, "mode": "sum"}},
+        "train": {"epochs": 40, "lr": 0.01},
+        "stdp": {"epochs": 3},
+    },
     "dvsgesture": {  # about 1.1M parameters, like the paper's BPTT network
         "dataset": {"name": "dvsgesture", "n_bins": 20, "size": 64},
         "network": {

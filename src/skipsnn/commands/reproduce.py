@@ -82,6 +82,7 @@ def register(sub) -> None:
     c.set_defaults(seeds=5)
     c.add_argument("variant_set", choices=("baselines", "labels", "stdp-random", "pathways"))
     c.add_argument("--fractions", type=_floats, default=[1.0], help="label fractions (1.0)")
+    c.add_argument("--threads", type=int_in(1, 256), help="train.num_threads of every run")
     c.set_defaults(handler=run_compare)
 
 
@@ -117,6 +118,8 @@ def run_compare(args) -> int:
     from ..experiments.protocol import base_config
 
     cfg = base_config(args.dataset, args.config, args.root, args.epochs)
+    if args.threads is not None:
+        cfg = cfg.replace(train={"num_threads": args.threads})
     r = compare(
         cfg,
         args.out,

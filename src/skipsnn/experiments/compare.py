@@ -130,14 +130,24 @@ def compare(
         pcs = [variant_config(cfg, v) for v in PATHWAY_VARIANTS]
         budget = (max(count_params(c, shape, k) for c in pcs), shape, k)
     cells = [(f, v, s) for f in fractions for v in variants for s in range(seeds)]
-    results = []
+    results, seen = [], {}
     for f, v, s in tqdm(cells, desc=f"compare {variant_set}", disable=not progress):
         run_cfg = variant_cfg(cfg, v, f, s, budget)
         run_dir = out / "runs" / f"{_tag(v.name)}-f{round(100 * f):03d}-s{s}"
-        if v.kind == "mmnd":
+        # Two variants that come to the same run (equal steps at 100% labels is the
+        # fixed-epoch run) share it instead of training it twice.
+        key = json.dumps(
+            [v.kind, v.options.get("grid"), v.options.get("windows"), run_cfg.to_dict()],
+            sort_keys=True,
+            default=str,
+        )
+        if key in seen:
+            r = seen[key]
+        elif v.kind == "mmnd":
             r = _run_cell(run_cfg, run_dir, data, train_fn, progress)
         else:
             r = _baseline_cell(v, run_cfg, run_dir, data)
+        seen[key] = r
         results.append(
             {
                 "variant": v.name,
