@@ -218,3 +218,24 @@ def test_a_search_without_a_terminal_prints_one_line_per_trial(capsys):
     lines = [x for x in capsys.readouterr().err.splitlines() if "trial" in x]
     assert len(r.trials) == 3
     assert [x.split("trial ")[1].split(" ")[0] for x in lines] == ["1/3", "2/3", "3/3"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["conductance", "--gamma", "1", "--tau-m", "1e300"],
+        ["response-rate", "--tau-m", "1180591620717411303424"],
+        ["response-rate", "--period", "1e-300", "--r-m", "1e-300"],
+        ["approximate", "--t-in", "2.5", "--t-out", "1e300", "--eps", "1e-300"],
+        ["approximate", "--t-in", "1e-300", "--t-out", "2.5", "--eps", "1e300"],
+        ["approximate", "--t-in", "1", "--t-out", "50000", "--eps", "1"],
+        ["simulate", "--period", "1e-6", "--duration", "1e6"],
+    ],
+)
+def test_extreme_theory_inputs_are_refused_at_once(argv, capsys):
+    # Once a ZeroDivisionError or a hang of minutes (found by benchmarks/fuzz_inputs.py).
+    with pytest.raises(SystemExit) as e:
+        raise SystemExit(main(["theory", *argv]))
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("skipsnn")

@@ -60,6 +60,21 @@ def fraction(text: str) -> float:
 seed_int = int_in(0, SEED_MAX)
 
 
+def float_in(lo: float, hi: float) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number in ``[lo, hi]``, else a usage error (exit 2)."""
+
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number, got {_shown(text)}") from None
+        if not (math.isfinite(v) and lo <= v <= hi):
+            raise argparse.ArgumentTypeError(f"must be a number between {lo:g} and {hi:g}, got {_shown(text)}")
+        return v
+
+    return parse
+
+
 def add_device_flags(parser) -> None:
     """``--device`` and ``--precision`` (train.device, train.precision)."""
     from ..config import DEVICES_HELP, PRECISIONS

@@ -18,11 +18,17 @@ from ..theory import (
 from ..theory.chains import search_chains
 from ..theory.coverage import coverage, coverage_figure
 from ..theory.pathways import parse_dynamics, parse_skip, validate_architecture
-from ._common import add_json_flag, emit
+from ._common import add_json_flag, emit, float_in, int_in, seed_int
 
 DEFAULT = NeuronParams()
 DEFAULT_G = 10.0
 DEFAULT_PERIOD = 5.0
+# Ranges of the numeric options: times and resistances positive and within 12 decades,
+# so that exp(-T / tau_m) is neither 0 nor 1 in floating point and no closed form divides
+# by zero; potentials and conductances within a few decades of the defaults.
+POSITIVE = float_in(1e-6, 1e6)
+MAX_INPUTS = 10**6  # input spikes one simulation may take (duration / period)
+MAX_RATIO = 1e4  # t_out / t_in (and its inverse) a construction is asked for
 
 
 def _neuron_options(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +49,7 @@ def _neuron_options(parser: argparse.ArgumentParser) -> None:
 def _g_option(parser):
     parser.add_argument(
         "--g",
-        type=float,
+        type=float_in(-1e9, 1e9),
         default=DEFAULT_G,
         help=f"synaptic conductance G; each input adds R_m G / tau_m (default {DEFAULT_G:g})",
     )
@@ -51,12 +57,20 @@ def _g_option(parser):
 
 def _period_option(parser, what="input spike period T"):
     parser.add_argument(
-        "--period", type=float, default=DEFAULT_PERIOD, help=f"{what} (default {DEFAULT_PERIOD:g})"
+        "--period", type=POSITIVE, default=DEFAULT_PERIOD, help=f"{what} (default {DEFAULT_PERIOD:g})"
     )
 
 
 def _params(args) -> NeuronParams:
-    return validate_params(NeuronParams(args.a, args.tau_m, args.r_m, args.v_th, args.v_reset))
+    p = validate_params(NeuronParams(args.a, args.tau_m, args.r_m, args.v_th, args.v_reset))
+    for name, lo, hi in (("tau_m", 1e-6, 1e6), ("r_m", 1e-6, 1e6), ("a", -1e6, 1e6),
+                         ("v_th", -1e6, 1e6), ("v_reset", -1e6, 1e6)):
+        if not lo <= getattr(p, name) <= hi:
+            raise ParameterError(
+                f"neuron parameter {name} must be between {lo:g} and {hi:g} here, "
+                f"got {getattr(p, name):g}"
+            )
+    return p
 
 
 def _fmt(x) -> str:
@@ -69,6 +83,11 @@ def _simulate(args) -> int:
         raise ParameterError(f"--duration must be a positive number, got {args.duration}")
     if not math.isfinite(args.g):
         raise ParameterError(f"--g must be a finite number, got {args.g}")
+    if args.duration / args.period > MAX_INPUTS:
+        raise ParameterError(
+            f"--duration / --period asks for {args.duration / args.period:.3g} input spikes; "
+            f"at most {MAX_INPUTS:,} are simulated"
+        )
     inputs = periodic_times(args.period, args.duration)
     out = simulate_neuron(inputs, jump(p, args.g), p, args.duration)
     result = {
@@ -155,8 +174,24 @@ def _pathways(args) -> int:
     return emit(result, args.json, text)
 
 
+def _check_target(t_in: float, t_out: float, eps: float) -> None:
+    """Targets the solver can build and verify in bounded time (one sentence otherwise)."""
+    ratio = t_out / t_in
+    if not 1 / MAX_RATIO <= ratio <= MAX_RATIO:
+        raise ParameterError(
+            f"t_out / t_in = {ratio:.3g} is outside [{1 / MAX_RATIO:g}, {MAX_RATIO:g}], the "
+            "ratios the solver builds and verifies"
+        )
+    if eps < 1e-6 * t_out:
+        raise ParameterError(
+            f"--eps {eps:g} is below 1e-6 of t_out ({t_out:g}): finer than the verification's "
+            "floating-point resolution"
+        )
+
+
 def _approximate(args) -> int:
     p = _params(args)
+    _check_target(args.t_in, args.t_out, args.eps)
     if args.no_skip:
         return _no_skip(args, p)
     r = approximate_period(
@@ -226,6 +261,10 @@ def _no_skip(args, p: NeuronParams) -> int:
 
 def _coverage(args) -> int:
     p = _params(args)
+    if args.t_min >= args.t_max:
+        raise ParameterError(f"--t-min ({args.t_min:g}) must be below --t-max ({args.t_max:g})")
+    _check_target(args.t_min, args.t_max, args.eps)
+    _check_target(args.t_max, args.t_min, args.eps * args.t_min / args.t_max)
     r = coverage(
         args.t_min, args.t_max, args.grid, args.eps, args.max_layers, p, args.samples, args.seed
     )
@@ -257,7 +296,7 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("simulate", help="output spike times of one neuron for a periodic input")
     _period_option(p)
-    p.add_argument("--duration", type=float, default=100.0, help="simulated time (default 100)")
+    p.add_argument("--duration", type=POSITIVE, default=100.0, help="simulated time (default 100)")
     _g_option(p)
     _neuron_options(p)
     add_json_flag(p)
@@ -271,7 +310,7 @@ def register(subparsers) -> None:
     p.set_defaults(handler=_response_rate)
 
     p = sub.add_parser("conductance", help="the interval of G giving a response rate (Lemma 1)")
-    p.add_argument("--gamma", type=int, required=True, help="requested response rate (>= 1)")
+    p.add_argument("--gamma", type=int_in(1, 10**6), required=True, help="requested response rate (>= 1)")
     _period_option(p)
     _neuron_options(p)
     add_json_flag(p)
@@ -306,7 +345,7 @@ def register(subparsers) -> None:
         "Default: non-tonic neurons, excitatory synapses (the paper's setting).",
     )
     _target_options(p)
-    p.add_argument("--max-layers", type=int, default=16, help="layer budget (default 16)")
+    p.add_argument("--max-layers", type=int_in(1, 64), default=16, help="layer budget (default 16)")
     p.add_argument(
         "--no-skip",
         action="store_true",
@@ -331,11 +370,11 @@ def register(subparsers) -> None:
         "coverage",
         help="share of a (t_in, t_out) grid reached with and without skips, per layer budget",
     )
-    p.add_argument("--t-min", type=float, required=True, help="smallest period of the grid")
-    p.add_argument("--t-max", type=float, required=True, help="largest period of the grid")
-    p.add_argument("--grid", type=int, default=10, help="points per axis (default 10)")
-    p.add_argument("--eps", type=float, required=True, help="allowed |measured - t_out|")
-    p.add_argument("--max-layers", type=int, default=8, help="largest layer budget (default 8)")
+    p.add_argument("--t-min", type=POSITIVE, required=True, help="smallest period of the grid")
+    p.add_argument("--t-max", type=POSITIVE, required=True, help="largest period of the grid")
+    p.add_argument("--grid", type=int_in(1, 200), default=10, help="points per axis (default 10)")
+    p.add_argument("--eps", type=POSITIVE, required=True, help="allowed |measured - t_out|")
+    p.add_argument("--max-layers", type=int_in(1, 64), default=8, help="largest layer budget (default 8)")
     p.add_argument("--figure", default=None, help="write the coverage figure (PNG) here")
     _search_options(p, samples=600)
     _neuron_options(p)
@@ -344,16 +383,16 @@ def register(subparsers) -> None:
 
 
 def _target_options(p) -> None:
-    p.add_argument("--t-in", type=float, required=True, help="input spike period")
-    p.add_argument("--t-out", type=float, required=True, help="target output period")
-    p.add_argument("--eps", type=float, required=True, help="allowed |measured - t_out|")
+    p.add_argument("--t-in", type=POSITIVE, required=True, help="input spike period")
+    p.add_argument("--t-out", type=POSITIVE, required=True, help="target output period")
+    p.add_argument("--eps", type=POSITIVE, required=True, help="allowed |measured - t_out|")
 
 
 def _search_options(p, samples: int = 2000) -> None:
     p.add_argument(
         "--samples",
-        type=int,
+        type=int_in(1, 10**6),
         default=samples,
         help=f"random chains per no-skip search, spread over the lengths (default {samples})",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the no-skip search (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the no-skip search (default 0)")
