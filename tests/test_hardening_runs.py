@@ -239,3 +239,12 @@ def test_extreme_theory_inputs_are_refused_at_once(argv, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("skipsnn")
+
+
+@pytest.mark.parametrize("key", ["epochs", "batch_size", "grid", "windows"])
+def test_stdp_counts_are_bounded(key):
+    from skipsnn.errors import ConfigError
+    from skipsnn.train.stdp_options import stdp_options
+
+    with pytest.raises(ConfigError, match=f"stdp.{key} must be at most"):
+        stdp_options({key: 10**12}, n_layers=2)

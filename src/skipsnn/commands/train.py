@@ -97,10 +97,10 @@ def resolve_config(args) -> Config:
 
 
 def train_command(args) -> int:
+    check_writable(args.out)
+    cfg = resolve_config(args)  # bad options and configs fail here, before torch is imported
     from ..train import run_spawned, run_training
 
-    check_writable(args.out)
-    cfg = resolve_config(args)
     if args.nproc > 1:
         m = run_spawned(cfg, args.out, args.nproc, resume=args.resume, progress=not args.no_progress)
     else:

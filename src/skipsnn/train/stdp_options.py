@@ -44,10 +44,12 @@ def stdp_options(section: dict, n_layers: int) -> STDPOptions:
         raise ConfigError("stdp rule parameters must be numbers (competition a name)") from None
     validate_stdp(rule)
     opts = STDPOptions(rule=rule, **{k: v for k, v in section.items() if k in other_keys})
-    for name in ("epochs", "batch_size", "grid", "windows"):
+    for name, most in (("epochs", 100_000), ("batch_size", 1_000_000), ("grid", 64), ("windows", 1024)):
         v = getattr(opts, name)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
             raise ConfigError(f"stdp.{name} must be a positive integer, got {v!r}")
+        if v is not None and v > most:
+            raise ConfigError(f"stdp.{name} must be at most {most:,}, got {v:,}")
     if not isinstance(opts.binarize_input, bool):
         raise ConfigError(f"stdp.binarize_input must be true or false, got {opts.binarize_input!r}")
     try:
