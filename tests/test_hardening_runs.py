@@ -248,3 +248,26 @@ def test_stdp_counts_are_bounded(key):
 
     with pytest.raises(ConfigError, match=f"stdp.{key} must be at most"):
         stdp_options({key: 10**12}, n_layers=2)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["reproduce", "table3", "--dataset", "gestures", "--seeds", "1", "--out", "{f}/x"],
+        ["reproduce", "ablation", "--dataset", "gestures", "--seeds", "1", "--out", "{f}/x"],
+        ["data", "preview", "gestures", "--out", "{f}/x.png"],
+        ["report", "{d}", "--out", "{f}/r.md"],
+        ["demo", "--theory-only", "--out", "{f}/d"],
+        ["theory", "coverage", "--t-min", "5", "--t-max", "10", "--grid", "3", "--eps", "0.5",
+         "--figure", "{f}/c.png"],
+    ],
+)
+def test_every_output_path_is_checked_before_work(argv, tmp_path, monkeypatch, capsys):
+    import skipsnn.train.setup as setup
+
+    monkeypatch.setattr(setup, "load_data", lambda *a, **k: pytest.fail("data loaded"))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    argv = [a.format(f=blocker, d=tmp_path) for a in argv]
+    assert main(argv) == 2
+    assert "not a folder" in _one_sentence(capsys.readouterr().err)

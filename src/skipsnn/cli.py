@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(e).rstrip(".")
         print(f"skipsnn: error: {msg}.", file=sys.stderr)
         return 2
+    except OSError as e:  # a path the checks could not foresee (a full disk, a race)
+        where = f": {e.filename}" if e.filename else ""
+        print(f"skipsnn: error: {e.strerror or type(e).__name__}{where}.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("skipsnn: interrupted", file=sys.stderr)
         return 130

@@ -41,6 +41,14 @@ def check_writable(folder: str | os.PathLike, what: str = "--out") -> None:
         raise ConfigError(f"{what} {folder} is not writable (no write permission on {existing})")
 
 
+def check_output_file(path: str | os.PathLike, what: str = "--out") -> None:
+    """Raise `ConfigError` unless a file could be written at ``path`` (cheap, no side effect)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder, not a file")
+    check_writable(path.parent if str(path.parent) else Path("."), what=f"the folder of {what}")
+
+
 @contextmanager
 def folder_lock(folder: str | os.PathLike, what: str = "run") -> Iterator[Path]:
     """Create ``folder`` if needed and hold its exclusive lock while the block runs.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import DataError
+from ..folders import check_output_file
 from ..limits import LIMITS
 from ._common import add_json_flag, emit, int_in, seed_int
 
@@ -203,6 +204,7 @@ def preview_cmd(args) -> int:
 
     if not args.out.lower().endswith(".png"):  # before any work is done
         raise DataError(f"the preview file must end in .png, got {args.out}")
+    check_output_file(args.out)
     ds = _load(args)
     path = preview_png(ds, args.out, per_class=args.per_class, columns=args.columns, seed=args.seed)
     r = {"name": args.name, "split": args.split, "out": str(path), "per_class": args.per_class}

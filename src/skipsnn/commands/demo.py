@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..folders import check_writable
 from ._common import add_json_flag, emit, seed_int
 
 # Small enough for about ten minutes on two cores, large enough for the GP to matter.
@@ -28,6 +29,7 @@ def _demo(args) -> int:
     from .search import JOURNAL
 
     out = Path(args.out)
+    check_writable(out)
     tour = theory_tour(out / "theory")
     result = {"theory": {k: v for k, v in tour.items() if k != "text"}}
     if not args.json:  # the tour now, before the search's long minutes

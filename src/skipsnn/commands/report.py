@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..folders import check_output_file
 from ._common import add_json_flag, emit
 
 
@@ -24,6 +25,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..experiments.report import build_report
 
+    check_output_file(args.out)
     build_report(args.run_dirs, args.out, args.title)
     result = {"report": str(args.out), "runs": [str(d) for d in args.run_dirs]}
     return emit(result, args.json, f"wrote {args.out} from {len(args.run_dirs)} run folder(s)")

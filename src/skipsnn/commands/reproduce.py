@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from ..config import DATASETS, METHODS
+from ..folders import check_writable
 from ..limits import LIMITS
 from ._common import add_json_flag, emit, fraction, int_in
 
@@ -73,14 +74,16 @@ def register(sub) -> None:
         help="paired comparisons over seeds (baselines, labels, stdp-random, pathways), 95%% CI",
         description="Train a set of variants on the same seeds (same splits and test set): "
         "'baselines' (mMND beside raw-event readouts, a time-collapsed control and a conv-GRU "
-        "of the same budget), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
+        "of the same budget), 'raw' (the raw-event readouts alone), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
         "steps), 'stdp-random' (STDP vs the same network with random kernels, same epochs), "
         "'pathways' (heterogeneous dynamics x skips at an equal budget). Writes compare.md "
         "(mean ± 95%% CI, paired differences to the first variant) and results.json.",
     )
     _common(c)
     c.set_defaults(seeds=5)
-    c.add_argument("variant_set", choices=("baselines", "labels", "stdp-random", "pathways"))
+    c.add_argument(
+        "variant_set", choices=("baselines", "raw", "labels", "stdp-random", "pathways")
+    )
     c.add_argument("--fractions", type=_floats, default=[1.0], help="label fractions (1.0)")
     c.add_argument("--threads", type=int_in(1, 256), help="train.num_threads of every run")
     c.set_defaults(handler=run_compare)
@@ -89,6 +92,7 @@ def register(sub) -> None:
 def run_table3(args) -> int:
     from ..experiments.protocol import base_config, table3
 
+    check_writable(args.out)  # before the data loads
     cfg = base_config(args.dataset, args.config, args.root, args.epochs)
     r = table3(
         cfg,
@@ -106,6 +110,7 @@ def run_table3(args) -> int:
 def run_ablation(args) -> int:
     from ..experiments.protocol import ablation, base_config
 
+    check_writable(args.out)  # before the data loads
     cfg = base_config(args.dataset, args.config, args.root, args.epochs)
     r = ablation(cfg, args.out, seeds=args.seeds, progress=not args.no_progress)
     return emit(
@@ -117,6 +122,7 @@ def run_compare(args) -> int:
     from ..experiments.compare import compare
     from ..experiments.protocol import base_config
 
+    check_writable(args.out)  # before the data loads
     cfg = base_config(args.dataset, args.config, args.root, args.epochs)
     if args.threads is not None:
         cfg = cfg.replace(train={"num_threads": args.threads})

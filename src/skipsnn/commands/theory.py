@@ -6,6 +6,7 @@ import argparse
 import math
 
 from ..errors import ParameterError
+from ..folders import check_output_file
 from ..neuron import NeuronParams, jump, periodic_times, simulate_neuron, validate_params
 from ..theory import (
     approximate_period,
@@ -265,6 +266,8 @@ def _coverage(args) -> int:
         raise ParameterError(f"--t-min ({args.t_min:g}) must be below --t-max ({args.t_max:g})")
     _check_target(args.t_min, args.t_max, args.eps)
     _check_target(args.t_max, args.t_min, args.eps * args.t_min / args.t_max)
+    if args.figure:
+        check_output_file(args.figure, "--figure")
     r = coverage(
         args.t_min, args.t_max, args.grid, args.eps, args.max_layers, p, args.samples, args.seed
     )

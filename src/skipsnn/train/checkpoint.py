@@ -103,8 +103,8 @@ def load_checkpoint(path: Path, required: tuple[str, ...] = ("config", "history"
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
         raise ConfigError(
-            f"{path} holds objects other than tensors and plain data; refusing to load it "
-            "(a skipsnn checkpoint never does)"
+            f"{path} holds objects other than tensors and plain data (a pickled object, as "
+            "in a crafted file or a checkpoint of skipsnn before safe loading); refusing to load it"
         ) from None
     except (OSError, RuntimeError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as e:
         reason = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
