@@ -31,7 +31,8 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -44,6 +45,7 @@ from torch.quasirandom import SobolEngine
 
 from ..errors import ConfigError
 from .space import Params, Space, key
+from .trust_region import TrustRegionSettings, replay
 
 LOCAL_CENTERS = 3  # best observed points that seed local candidates
 LOCAL_SCALES = (0.02, 0.1)  # their Gaussian move sizes, in unit-cube coordinates
@@ -89,9 +91,12 @@ def believer(model: SingleTaskGP, x_new: torch.Tensor) -> SingleTaskGP:
     return fantasy
 
 
-def log_ei(model: SingleTaskGP, x: torch.Tensor) -> torch.Tensor:
-    """Log expected improvement (minimization) of each row of ``x [n, d]`` over the data."""
-    best = model.train_targets.min()
+def log_ei(model: SingleTaskGP, x: torch.Tensor, best_f: float | None = None) -> torch.Tensor:
+    """Log expected improvement (minimization) of each row of ``x [n, d]``.
+
+    The improvement is over ``best_f`` (standardized units), by default the data's minimum.
+    """
+    best = model.train_targets.min() if best_f is None else best_f
     acq = LogExpectedImprovement(model, best_f=best, maximize=False)
     out = []
     with one_thread(), torch.no_grad():
@@ -100,9 +105,11 @@ def log_ei(model: SingleTaskGP, x: torch.Tensor) -> torch.Tensor:
     return torch.cat(out) if out else torch.empty(0, dtype=torch.double)
 
 
-def gated_log_ei(model: SingleTaskGP, x: torch.Tensor, feasible: torch.Tensor) -> torch.Tensor:
+def gated_log_ei(
+    model: SingleTaskGP, x: torch.Tensor, feasible: torch.Tensor, best_f: float | None = None
+) -> torch.Tensor:
     """``log(Delta * EI)``: log EI where ``feasible`` holds, ``-inf`` elsewhere."""
-    values = log_ei(model, x)
+    values = log_ei(model, x, best_f)
     return torch.where(feasible.bool(), values, torch.full_like(values, -math.inf))
 
 
@@ -112,10 +119,16 @@ def gated_ei(model: SingleTaskGP, x: torch.Tensor, feasible: torch.Tensor) -> to
 
 
 def standardize(y: torch.Tensor) -> torch.Tensor:
+    return _scaled(y, y)
+
+
+def _scaled(v, y: torch.Tensor):
+    """``v`` in the standardized units of the data ``y``."""
     sd = y.std() if y.numel() > 1 else torch.tensor(1.0, dtype=y.dtype)
     if not torch.isfinite(sd) or sd <= 0:
         sd = torch.tensor(1.0, dtype=y.dtype)
-    return (y - y.mean()) / sd
+    out = (v - y.mean()) / sd
+    return out if isinstance(v, torch.Tensor) else float(out)
 
 
 def propose(
@@ -130,16 +143,32 @@ def propose(
     num_restarts: int = 8,
     maxiter: int = 200,
     noise: float | None = None,
+    trust_region: TrustRegionSettings | None = None,
+    n_start: int = 0,
 ) -> list[Params]:
     """Propose ``n`` new feasible points by gated EI with the kriging believer.
 
-    ``observed``/``values`` are the finished evaluations (failed ones should already carry
-    an imputed value), ``pending`` the points still running. Returns fewer than ``n``
-    points only when a discrete space runs out of feasible unevaluated points.
+    ``observed``/``values`` are the finished evaluations in order (failed ones should
+    already carry an imputed value), ``pending`` the points still running. With
+    ``trust_region`` settings the continuous coordinates are searched in a trust region
+    replayed from the observations, the first ``n_start`` of which are the initial design
+    (`trust_region.replay`). Returns fewer than ``n`` points only when a discrete space
+    runs out of feasible unevaluated points.
     """
     with one_thread():
         return _propose(
-            space, observed, values, pending, n, seed, raw_samples, num_restarts, maxiter, noise
+            space,
+            observed,
+            values,
+            pending,
+            n,
+            seed,
+            raw_samples,
+            num_restarts,
+            maxiter,
+            noise,
+            trust_region,
+            n_start,
         )
 
 
@@ -154,10 +183,44 @@ def one_thread():
         torch.set_num_threads(before)
 
 
-def _propose(space, observed, values, pending, n, seed, raw_samples, num_restarts, maxiter, noise):
+def _propose(
+    space,
+    observed,
+    values,
+    pending,
+    n,
+    seed,
+    raw_samples,
+    num_restarts,
+    maxiter,
+    noise,
+    tr_settings=None,
+    n_start=0,
+):
     x_obs = space.encode(observed)
-    y = standardize(torch.tensor(list(values), dtype=torch.double))
-    model = believer(fit_gp(x_obs, y, seed, noise), space.encode(pending))
+    raw_y = torch.tensor(list(values), dtype=torch.double)
+    model = fit_gp(x_obs, standardize(raw_y), seed, noise)
+    region = None
+    cont = [i for i in range(space.dim) if i not in space.int_dims]
+    if tr_settings is not None and cont and not space.is_discrete:
+        tr = replay(
+            x_obs, list(values), n_start, tr_settings, cont, _lengthscales(model, space.dim)
+        )
+        keep = ~tr.in_tabu(x_obs)
+        ref_y = raw_y
+        if tr_settings.refit_without_tabu and tr.tabu and not keep.all() and keep.sum() >= 2:
+            # A new run after a converged one: its GP leaves out the tabu basin's points,
+            # whose long lengthscales would hide every other basin.
+            ref_y = raw_y[keep]
+            model = fit_gp(x_obs[keep], standardize(ref_y), seed, noise)
+        best_f = None  # the data's best, or the run's incumbent (TuRBO):
+        if tr.center is not None and tr_settings.local_best:
+            best_f = _scaled(tr.best, ref_y)
+        elif tr.tabu:
+            best_f = _scaled(float(raw_y.min()), ref_y)
+        lb, ub = tr.box(tr_settings, _box_weights(model, cont), cont, space.dim)
+        region = _Region(lb, ub, best_f, tr.center, tr.in_tabu)
+    model = believer(model, space.encode(pending))
     taken = {key(p, space.names) for p in (*observed, *pending)}
     chosen: list[Params] = []
     for i in range(n):
@@ -165,7 +228,7 @@ def _propose(space, observed, values, pending, n, seed, raw_samples, num_restart
             point = _best_discrete(space, model, taken)
         else:
             point = _best_continuous(
-                space, model, seed * 1009 + i, raw_samples, num_restarts, maxiter
+                space, model, seed * 1009 + i, raw_samples, num_restarts, maxiter, region
             )
         if point is None:
             break
@@ -173,6 +236,33 @@ def _propose(space, observed, values, pending, n, seed, raw_samples, num_restart
         taken.add(key(point, space.names))
         model = believer(model, space.encode([point]))
     return chosen
+
+
+@dataclass
+class _Region:
+    """Where continuous candidates may lie: a box, EI's incumbent, and excluded (tabu) points."""
+
+    lb: torch.Tensor
+    ub: torch.Tensor
+    best_f: float | None  # standardized; None: the data's minimum
+    center: torch.Tensor | None
+    excluded: Callable[[torch.Tensor], torch.Tensor]
+
+
+def _lengthscales(model: SingleTaskGP, dim: int) -> torch.Tensor:
+    """The fitted ARD lengthscales ``[dim]`` (ones if the kernel has none per coordinate)."""
+    try:
+        ls = model.covar_module.lengthscale.detach().reshape(-1).double()
+    except AttributeError:
+        ls = torch.ones(dim, dtype=torch.double)
+    return ls if ls.numel() == dim else torch.full((dim,), float(ls.mean()), dtype=torch.double)
+
+
+def _box_weights(model: SingleTaskGP, dims: list[int]) -> torch.Tensor:
+    """TuRBO's box shape: lengthscales of ``dims`` normalized to geometric mean 1."""
+    ls = _lengthscales(model, int(model.train_inputs[0].shape[-1]))[dims]
+    ls = ls / ls.mean()
+    return ls / ls.log().mean().exp()
 
 
 def feasible_unevaluated(space: Space, taken: set) -> list[Params]:
@@ -191,15 +281,32 @@ def _best_discrete(space: Space, model: SingleTaskGP, taken: set) -> Params | No
 
 
 def _best_continuous(
-    space: Space, model: SingleTaskGP, seed: int, raw_samples: int, num_restarts: int, maxiter: int
+    space: Space,
+    model: SingleTaskGP,
+    seed: int,
+    raw_samples: int,
+    num_restarts: int,
+    maxiter: int,
+    region: _Region | None = None,
 ) -> Params | None:
-    raw = SobolEngine(space.dim, scramble=True, seed=seed).draw(raw_samples).double()
-    # Local candidates too: small Gaussian moves around the best observed points, so the
-    # ascent also starts inside the incumbent's basin (global Sobol points rarely do in 6-D).
+    lb = region.lb if region else torch.zeros(space.dim, dtype=torch.double)
+    ub = region.ub if region else torch.ones(space.dim, dtype=torch.double)
+    best_f = region.best_f if region else None
+    raw = (
+        lb + (ub - lb) * SobolEngine(space.dim, scramble=True, seed=seed).draw(raw_samples).double()
+    )
+    # Local candidates too: small Gaussian moves around the best observed points (in the
+    # box), so the ascent also starts inside the incumbent's basin (global Sobol points
+    # rarely do in 6-D).
     x_obs, y_obs = model.train_inputs[0], model.train_targets
-    best = x_obs[torch.argsort(y_obs)[:LOCAL_CENTERS]]
+    inside = ((x_obs >= lb) & (x_obs <= ub)).all(dim=1)
+    if region is not None:
+        inside &= ~region.excluded(x_obs)
+    best = x_obs[inside][torch.argsort(y_obs[inside])[:LOCAL_CENTERS]]
+    if region is not None and region.center is not None:
+        best = torch.cat([region.center.reshape(1, -1), best])[:LOCAL_CENTERS]
     gen = torch.Generator().manual_seed(seed)
-    for scale in LOCAL_SCALES:
+    for scale in LOCAL_SCALES if best.shape[0] else ():
         noise = torch.randn(
             best.shape[0],
             raw_samples // (2 * len(LOCAL_SCALES) * best.shape[0]) + 1,
@@ -207,37 +314,47 @@ def _best_continuous(
             generator=gen,
             dtype=torch.double,
         )
-        raw = torch.cat(
-            [raw, (best.unsqueeze(1) + scale * noise).reshape(-1, space.dim).clamp(0, 1)]
-        )
+        moved = (best.unsqueeze(1) + scale * noise).reshape(-1, space.dim)
+        raw = torch.cat([raw, torch.max(torch.min(moved, ub), lb)])
     raw = space.snap(raw)
     ok = torch.tensor([space.is_feasible(p) for p in space.decode(raw)], dtype=torch.bool)
+    if region is not None:
+        ok &= ~region.excluded(raw)
     raw = raw[ok]
     if raw.shape[0] < num_restarts:  # sparse Delta: top up by rejection sampling
         extra = space.sample_feasible(np.random.default_rng(seed), num_restarts)
         raw = torch.cat([raw, space.encode(extra)]) if extra else raw
     if raw.shape[0] == 0:
         raise ConfigError("the feasibility constraints leave no point of the search space")
-    scores = log_ei(model, raw)
+    scores = log_ei(model, raw, best_f)
     starts = raw[torch.argsort(scores, descending=True)[:num_restarts]]
     candidates = [starts]
-    acq = LogExpectedImprovement(model, best_f=model.train_targets.min(), maximize=False)
+    acq = LogExpectedImprovement(
+        model, best_f=model.train_targets.min() if best_f is None else best_f, maximize=False
+    )
     int_dims = space.int_dims
     if len(int_dims) < space.dim:
-        # Starts sharing integer coordinates are optimized together with those held fixed.
+        # Starts sharing integer coordinates are optimized together with those held fixed;
+        # the box bounds the others (a top-up start outside it is moved in).
         groups: dict[tuple, list[int]] = {}
         for i, row in enumerate(starts):
             groups.setdefault(tuple(row[int_dims].tolist()), []).append(i)
         for ints, rows in groups.items():
             fixed = dict(zip(int_dims, ints, strict=True)) or None
+            x0 = starts[rows]
+            x0 = torch.where(
+                torch.tensor([i in int_dims for i in range(space.dim)]),
+                x0,
+                torch.max(torch.min(x0, ub), lb),
+            )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
                     x, _ = gen_candidates_scipy(
-                        starts[rows].unsqueeze(1),
+                        x0.unsqueeze(1),
                         acq,
-                        0.0,
-                        1.0,
+                        lb if region else 0.0,
+                        ub if region else 1.0,
                         fixed_features=fixed,
                         options={"maxiter": maxiter},
                     )
@@ -247,5 +364,10 @@ def _best_continuous(
     pool = torch.cat(candidates)
     points = space.decode(pool)
     feasible = torch.tensor([space.is_feasible(p) for p in points], dtype=torch.bool)
-    scores = gated_log_ei(model, space.encode(points), feasible)
+    encoded = space.encode(points)
+    if region is not None:
+        feasible &= ~region.excluded(encoded)
+    scores = gated_log_ei(model, encoded, feasible, best_f)
+    if not torch.isfinite(scores).any():  # everything feasible is tabu: ignore the tabu
+        return _best_continuous(space, model, seed, raw_samples, num_restarts, maxiter)
     return points[int(torch.argmax(scores))]

@@ -31,8 +31,10 @@ from . import acquisition
 from .executor import make_executor
 from .journal import Journal, Trial, replay
 from .space import Params, Space, key
+from .trust_region import TrustRegionSettings
 
 STRATEGIES = ("bo", "random")
+TRUST_REGION = TrustRegionSettings()  # the defaults of ``trust_region=True``
 
 
 @dataclass
@@ -98,6 +100,7 @@ def minimize(
     maxiter: int = 200,
     noise: float | None = None,
     prior: Sequence[tuple[Mapping[str, Any], float]] = (),
+    trust_region: bool | TrustRegionSettings = False,
     progress: bool = False,
     executor=None,
 ) -> SearchResult:
@@ -118,6 +121,9 @@ def minimize(
         n_initial = min(max(4, space.dim + 1), max(2, budget // 3))
     n_initial = max(1, n_initial)
     fixed = dict(fixed or {})
+    if trust_region is True:
+        trust_region = TRUST_REGION
+    tr_settings = trust_region or None
 
     log = journal if isinstance(journal, Journal) or journal is None else Journal(journal)
     trials: dict[int, Trial] = {}
@@ -184,6 +190,7 @@ def minimize(
                     num_restarts,
                     maxiter,
                     noise,
+                    tr_settings,
                 )
                 exhausted = len(new) < room
                 for params in new:
@@ -261,12 +268,14 @@ def _propose(
     num_restarts: int,
     maxiter: int,
     noise: float | None,
+    tr_settings: TrustRegionSettings | None = None,
 ) -> list[Params]:
     """The next ``n`` points: random while fewer than ``n_initial`` are proposed, else BO.
 
     ``done`` holds this phase's finished and failed trials plus any prior observations.
     """
     taken = {key(t.params, space.names) for t in (*done, *pending)}
+    phase_done = [t for t in done if t.phase != "prior"]
     finished = [t for t in done if t.status == "finished"]
     out: list[Params] = []
     k = n_proposed
@@ -294,4 +303,6 @@ def _propose(
         num_restarts=num_restarts,
         maxiter=maxiter,
         noise=noise,
+        trust_region=tr_settings,
+        n_start=len(done) - len(phase_done) + min(n_initial, len(phase_done)),
     )
