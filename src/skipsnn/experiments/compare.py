@@ -51,6 +51,13 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
         Variant("raw events, 2x2 grid x 4 windows", "raw", {}, {"grid": 2, "windows": 4}),
         Variant("raw events, 2x2 grid, time-collapsed", "raw", {}, {"grid": 2, "windows": 1}),
     ),
+    "raw": (
+        Variant("raw events, 2x2 grid x 4 windows", "raw", {}, {"grid": 2, "windows": 4}),
+        Variant("raw events, 2x2 grid, time-collapsed", "raw", {}, {"grid": 2, "windows": 1}),
+        Variant("raw events, 8x8 grid x 4 windows", "raw", {}, {"grid": 8, "windows": 4}),
+        Variant("raw events, 8x8 grid x 8 windows", "raw", {}, {"grid": 8, "windows": 8}),
+        Variant("raw events, 8x8 grid, time-collapsed", "raw", {}, {"grid": 8, "windows": 1}),
+    ),
     "labels": (
         Variant("mMND, STDP", "mmnd", {"train": {"method": "stdp"}}, {}),
         Variant("mMND, BPTT, fixed epochs", "mmnd", {}, {}),
