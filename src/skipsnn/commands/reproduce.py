@@ -76,13 +76,17 @@ def register(sub) -> None:
         "'baselines' (mMND beside raw-event readouts, a time-collapsed control and a conv-GRU "
         "of the same budget), 'raw' (the raw-event readouts alone), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
         "steps), 'stdp-random' (STDP vs the same network with random kernels, same epochs), "
-        "'pathways' (heterogeneous dynamics x skips at an equal budget). Writes compare.md "
+        "'pathways' (heterogeneous dynamics x skips at an equal budget), 'threads-bptt' and "
+        "'threads-stdp' (the same seeded run at 1 and 2 threads). Writes compare.md "
         "(mean ± 95%% CI, paired differences to the first variant) and results.json.",
     )
     _common(c)
     c.set_defaults(seeds=5)
     c.add_argument(
-        "variant_set", choices=("baselines", "raw", "labels", "stdp-random", "pathways")
+        "variant_set",
+        choices=(
+            "baselines", "raw", "labels", "stdp-random", "pathways", "threads-bptt", "threads-stdp"
+        ),
     )
     c.add_argument("--fractions", type=_floats, default=[1.0], help="label fractions (1.0)")
     c.add_argument("--threads", type=int_in(1, 256), help="train.num_threads of every run")

@@ -73,6 +73,19 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
             {},
         ),
     ),
+    # Determinism: the same seeded run at 1 and at 2 threads (summation order may differ).
+    "threads-bptt": (
+        Variant("mMND, BPTT, 1 thread", "mmnd", {"train": {"num_threads": 1}}, {}),
+        Variant("mMND, BPTT, 2 threads", "mmnd", {"train": {"num_threads": 2}}, {}),
+    ),
+    "threads-stdp": (
+        Variant(
+            "mMND, STDP, 1 thread", "mmnd", {"train": {"method": "stdp", "num_threads": 1}}, {}
+        ),
+        Variant(
+            "mMND, STDP, 2 threads", "mmnd", {"train": {"method": "stdp", "num_threads": 2}}, {}
+        ),
+    ),
     "pathways": tuple(
         Variant(v.name, "mmnd", {}, {"pathway": i}) for i, v in enumerate(PATHWAY_VARIANTS)
     )[::-1],  # the full network (heterogeneous, skip) first: the reference
