@@ -98,3 +98,21 @@ def test_shipped_config_equals_the_default():
 
     path = Path(__file__).resolve().parents[1] / "configs" / "rhythms.yaml"
     assert Config.load(path) == default_config("rhythms")
+
+
+def test_readout_modes_reduce_the_potential_over_time():
+    from skipsnn.config import ConfigError, default_config
+    from skipsnn.network import build_network, readout_logits
+
+    u = torch.tensor([[[1.0, -2.0]], [[3.0, 0.0]], [[2.0, -1.0]]])  # [T=3, B=1, K=2]
+    assert readout_logits(u, "mean").tolist() == [[2.0, -1.0]]
+    assert readout_logits(u, "sum").tolist() == [[6.0, -3.0]]
+    assert readout_logits(u, "max").tolist() == [[3.0, 0.0]]
+    assert readout_logits(u, "last").tolist() == [[2.0, -1.0]]
+    cfg = default_config("rhythms")
+    assert (cfg.network.readout.mode, cfg.network.readout.pool) == ("sum", 1)
+    net = build_network(cfg)
+    fw = net(torch.rand(2, RHYTHM_BINS, 2, 16, 16).round(), record=True)
+    assert torch.allclose(fw.logits, fw.potential.sum(0))
+    with pytest.raises(ConfigError, match="mode"):
+        cfg.replace(network={"readout": {"mode": "median"}})
