@@ -21,6 +21,10 @@ Candidates:
   are filtered by :math:`\Delta` again and the best feasible point wins (a start is
   feasible, so one always exists).
 
+With trust-region settings (`trust_region`, off by default) the continuous coordinates
+are searched in a box around the current run's incumbent, EI is taken over that incumbent,
+and the tabu boxes of converged runs are gated out like infeasible points.
+
 A batch of ``q`` points (parallel workers) is proposed with the kriging believer: each
 chosen or still-running point is added to the GP data with its posterior mean as a
 fantasy observation, the hyperparameters kept, and the next point is chosen on that model.
