@@ -19,13 +19,11 @@ paper (features from all samples without labels, classifier from the labelled fr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import StandardScaler
 
 from ..errors import DataError, ParameterError
 
@@ -60,6 +58,11 @@ def _bin_sizes(n: int, k: int) -> torch.Tensor:
     start = torch.div(i * n, k, rounding_mode="floor")
     end = torch.div((i + 1) * n + k - 1, k, rounding_mode="floor")
     return (end - start).to(torch.float32)
+
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
 
 
 class Readout(NamedTuple):
@@ -137,6 +140,10 @@ def fit_readout(
         raise DataError(
             f"the readout needs labelled samples of at least two classes, got {len(y)} samples"
         )
+    # scikit-learn only where a readout is fitted: importing the trainers stays light.
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
     scaler = StandardScaler().fit(x)
     clf = LogisticRegression(C=c, max_iter=max_iter, random_state=seed)
     clf.fit(scaler.transform(x), y)
