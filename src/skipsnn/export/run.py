@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..folders import CHECKPOINT
 from .nir_graph import NIRError, to_nir, write_nir
-
-CHECKPOINT = "checkpoint.pt"
 
 
 def load_stdp_run(run: Path, cfg) -> tuple[Any, list]:
@@ -17,20 +16,14 @@ def load_stdp_run(run: Path, cfg) -> tuple[Any, list]:
     The checkpoint holds plain dicts, lists, strings, numbers and tensors, so it loads
     with ``weights_only=True`` (nothing is unpickled).
     """
-    import torch
-
     from ..network import build_network
+    from ..train import checkpoint as ckpt
 
     path = run / CHECKPOINT
     if not path.exists():
         raise ConfigError(f"{run} has no {CHECKPOINT} to export")
-    try:
-        state = torch.load(path, weights_only=True)
-    except Exception as e:  # noqa: BLE001 (any unreadable file is the same one sentence)
-        raise ConfigError(
-            f"cannot read {path} as an STDP checkpoint ({type(e).__name__})"
-        ) from None
-    if not isinstance(state, dict) or state.get("method") != "stdp":
+    state = ckpt.load_checkpoint(path)  # safe loading; damaged files are one sentence
+    if state.get("method") != "stdp":
         raise ConfigError(f"{path} is not an STDP checkpoint")
     m = len(cfg.network.layers)
     if state.get("layers_done") != m:
@@ -46,14 +39,10 @@ def load_stdp_run(run: Path, cfg) -> tuple[Any, list]:
         raise ConfigError(
             f"{path} does not record the input shape and {run}'s config has no dataset.size"
         )
-    net = build_network(cfg, input_shape, len(state["classes"]))
-    try:
+    with ckpt.restoring(path):
+        net = build_network(cfg, input_shape, len(state["classes"]))
         net.load_state_dict(state["net"])
-    except RuntimeError:
-        raise ConfigError(
-            f"{path} does not fit the network of {run}'s config for input {list(input_shape)}"
-        ) from None
-    return net, list(state["thetas"])
+        return net, list(state["thetas"])
 
 
 def export_run(run_dir: str | Path, out: str | Path, fmt: str = "nir") -> dict[str, Any]:
