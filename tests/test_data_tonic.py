@@ -138,3 +138,19 @@ def test_objects_without_files_need_a_key_and_sizes(tmp_path):
     assert fr.classes == ["ant", "bee", "cat"] and fr.y.tolist() == [2, 0, 2, 1]
     assert fr.x.shape == (4, 2, 2, 30, 40)  # size: the longer side, aspect kept
     assert fr.meta["cache_file"] != from_tonic(ds, sensor_size=(40, 30), key="v2", **kw).meta["cache_file"]
+
+
+def test_prepare_command_takes_tonic_names(tonic_root, tmp_path, capsys):
+    import json
+
+    from skipsnn.cli import main
+
+    argv = ["data", "prepare", "tonic:DVSGesture", "--root", str(tonic_root), "--split", "test",
+            "--n-bins", "2", "--size", "16", "--cache-dir", str(tmp_path), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["samples"] == 110 and r["shape"] == [2, 2, 16, 16] and r["classes"] == 11
+    argv[4] = str(tmp_path / "empty")
+    (tmp_path / "empty").mkdir()
+    assert main(argv) == 2
+    assert "skipsnn does not download" in capsys.readouterr().err
