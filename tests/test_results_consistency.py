@@ -1,0 +1,98 @@
+"""The committed result tables agree with the committed JSON, and the docs quote them exactly.
+
+Every table under ``docs/results/<dir>/`` is regenerated from that folder's
+``results.json`` with the function that wrote it; every line of it must then appear,
+as is, in ``docs/results/README.md``. ``docs/stdp.md`` quotes the gestures STDP runs.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from skipsnn.experiments.compare import compare_markdown
+from skipsnn.experiments.protocol import ablation_markdown
+from skipsnn.experiments.tables import table3_markdown
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+RESULTS = DOCS / "results"
+README = (RESULTS / "README.md").read_text()
+
+
+def _folders(table: str) -> list[Path]:
+    return sorted(p.parent for p in RESULTS.glob(f"*/{table}"))
+
+
+def _table_lines(md: str) -> list[str]:
+    return [line for line in md.splitlines() if line.startswith("|") and "---" not in line]
+
+
+def _in_readme(md: str, folder: Path) -> None:
+    for line in _table_lines(md)[1:]:  # the header names the folder's dataset
+        assert line in README, f"{folder.name}: README.md lacks the row {line!r}"
+
+
+@pytest.mark.parametrize("folder", _folders("compare.md"), ids=lambda p: p.name)
+def test_compare_tables_match_their_json(folder):
+    md = (folder / "compare.md").read_text()
+    data = json.loads((folder / "results.json").read_text())
+    dataset = re.match(r"\| (\S+) \(", md).group(1)
+    assert compare_markdown(dataset, data["variant_set"], data["rows"]) == md
+    by_variant = {}
+    for run in data["runs"]:
+        if run["test_accuracy"] is not None:
+            by_variant.setdefault((run["variant"], run["fraction"]), []).append(run)
+    for row in data["rows"]:
+        runs = sorted(
+            by_variant.get((row["variant"], row["fraction"]), []), key=lambda r: r["seed"]
+        )
+        assert row["per_seed"] == pytest.approx([100 * r["test_accuracy"] for r in runs])
+    _in_readme(md, folder)
+
+
+@pytest.mark.parametrize("folder", _folders("table3.md"), ids=lambda p: p.name)
+def test_table3_matches_its_json(folder):
+    md = (folder / "table3.md").read_text()
+    results = json.loads((folder / "results.json").read_text())
+    dataset = re.match(r"\| (\S+),", md).group(1)
+    fractions = sorted({r["fraction"] for r in results}, reverse=True)
+    assert table3_markdown(dataset, results, fractions) == md
+    _in_readme(md, folder)
+
+
+@pytest.mark.parametrize("folder", _folders("ablation.md"), ids=lambda p: p.name)
+def test_ablation_matches_its_json(folder):
+    md = (folder / "ablation.md").read_text()
+    rows = json.loads((folder / "results.json").read_text())
+    dataset = re.match(r"\| (\S+) \|", md).group(1)
+    assert ablation_markdown(dataset, rows) == md
+    _in_readme(md, folder)
+
+
+def test_diagnosis_rows_match_their_json():
+    runs = json.loads((RESULTS / "rhythms_diagnosis" / "results.json").read_text())
+    for r in runs:
+        train = "—" if r["train_accuracy"] is None else f"{100 * r['train_accuracy']:.1f}"
+        line = (
+            f"| {r['run']} | {r['seed']} | {r['params']:,} | {train} "
+            f"| {100 * r['val_accuracy']:.1f} | {100 * r['test_accuracy']:.1f} |"
+        )
+        assert line in README, line
+
+
+def test_stdp_page_quotes_the_gestures_runs():
+    results = json.loads((RESULTS / "table3_gestures" / "results.json").read_text())
+    stdp = (DOCS / "stdp.md").read_text()
+    cells = []
+    for f in (1.0, 0.5, 0.3, 0.1):
+        runs = [r for r in results if r["method"] == "stdp" and r["fraction"] == f]
+        runs.sort(key=lambda r: r["seed"])
+        cells.append(" / ".join(f"{100 * r['test_accuracy']:.1f}" for r in runs))
+    per_seed = "| STDP (seeds 0/1/2) | " + " | ".join(cells) + " |"
+    assert per_seed in stdp
+    table = (RESULTS / "table3_gestures" / "table3.md").read_text()
+    stdp_row = next(line for line in table.splitlines() if line.startswith("| mMND, STDP"))
+    means = stdp_row.split("|")[2:6]
+    assert "| STDP mean ± std |" + "|".join(means) + "|" in stdp
+    assert "17.6 points" not in stdp.replace("+17.6 points from STDP learning", "")
