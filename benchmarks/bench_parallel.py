@@ -32,9 +32,10 @@ import torch
 BIN = Path(sys.executable).parent
 VARIANTS = {
     # name: (extra train options, launcher); the first is the base of the ratios
+    "fp32-1proc-1thr": (["--precision", "32", "--threads", "1"], "plain"),
+    "bf16-1proc-1thr": (["--precision", "bf16", "--threads", "1"], "plain"),
     "fp32-1proc-2thr": (["--precision", "32", "--threads", "2"], "plain"),
     "bf16-1proc-2thr": (["--precision", "bf16", "--threads", "2"], "plain"),
-    "fp32-1proc-1thr": (["--precision", "32", "--threads", "1"], "plain"),
     "fp32-nproc2-1thr": (["--precision", "32", "--threads", "1", "--nproc", "2"], "plain"),
     "fp32-torchrun2-1thr": (["--precision", "32", "--threads", "1"], "torchrun"),
 }
