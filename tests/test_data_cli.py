@@ -88,7 +88,7 @@ def test_inspect_folder_or_missing_file_exits_2(tmp_path, capsys):
 def test_list_names_all_datasets(capsys):
     assert main(["data", "list", "--json"]) == 0
     names = [d["name"] for d in json.loads(capsys.readouterr().out)["datasets"]]
-    assert names == ["gestures", "digits", "dvsgesture", "ncaltech101"]
+    assert names == ["gestures", "digits", "rhythms", "dvsgesture", "ncaltech101"]
 
 
 def test_prepare_and_preview_tiny_gestures(tmp_path, monkeypatch, capsys):

@@ -110,10 +110,10 @@ def test_cli_rejects_bad_fractions_and_methods(tmp_path, capsys):
     from skipsnn.cli import main
 
     out = tmp_path / "t3"
-    assert (
-        main(["reproduce", "table3", "--fractions", "1.5", "--seeds", "1", "--out", str(out)]) == 2
-    )
-    assert "label fractions must lie in (0, 1]" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # a usage error since the options are bounded
+        main(["reproduce", "table3", "--fractions", "1.5", "--seeds", "1", "--out", str(out)])
+    assert e.value.code == 2
+    assert "--fractions: must be comma-separated numbers in (0, 1]" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:  # argparse's own usage error
         main(["reproduce", "table3", "--methods", "sgd", "--out", str(out)])
     assert e.value.code == 2
