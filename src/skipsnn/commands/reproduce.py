@@ -74,7 +74,8 @@ def register(sub) -> None:
         help="paired comparisons over seeds (baselines, labels, stdp-random, pathways), 95%% CI",
         description="Train a set of variants on the same seeds (same splits and test set): "
         "'baselines' (mMND beside raw-event readouts, a time-collapsed control and a conv-GRU "
-        "of the same budget), 'raw' (the raw-event readouts alone), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
+        "of the same budget), 'raw' (the raw-event readouts alone), 'gru-lr' (the conv-GRU at "
+        "the config's learning rate and at 0.002), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
         "steps), 'stdp-random' (STDP vs the same network with random kernels, same epochs), "
         "'pathways' (heterogeneous dynamics x skips at an equal budget), 'threads-bptt' and "
         "'threads-stdp' (the same seeded run at 1 and 2 threads). Writes compare.md "
@@ -85,7 +86,14 @@ def register(sub) -> None:
     c.add_argument(
         "variant_set",
         choices=(
-            "baselines", "raw", "labels", "stdp-random", "pathways", "threads-bptt", "threads-stdp"
+            "baselines",
+            "raw",
+            "gru-lr",
+            "labels",
+            "stdp-random",
+            "pathways",
+            "threads-bptt",
+            "threads-stdp",
         ),
     )
     c.add_argument("--fractions", type=_floats, default=[1.0], help="label fractions (1.0)")

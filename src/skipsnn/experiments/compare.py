@@ -58,6 +58,11 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
         Variant("raw events, 8x8 grid x 8 windows", "raw", {}, {"grid": 8, "windows": 8}),
         Variant("raw events, 8x8 grid, time-collapsed", "raw", {}, {"grid": 8, "windows": 1}),
     ),
+    # The conv-GRU's sensitivity to the learning rate the mMND config was tuned with.
+    "gru-lr": (
+        Variant("conv-GRU (same budget)", "gru", {}, {}),
+        Variant("conv-GRU (same budget), lr 0.002", "gru", {"train": {"lr": 0.002}}, {}),
+    ),
     "labels": (
         Variant("mMND, STDP", "mmnd", {"train": {"method": "stdp"}}, {}),
         Variant("mMND, BPTT, fixed epochs", "mmnd", {}, {}),
