@@ -10,8 +10,8 @@ on random event frames of the right shape, then multiplies by the protocol's siz
 Usage: .venv/bin/python benchmarks/estimate_paper_runs.py [--threads 2] [--steps 3] [--json]
 
 The sample counts are the datasets' published sizes (DVS128 Gesture: 1,077 training and
-264 test samples as tonic cuts them; N-Caltech101: 8,246 samples in 100 classes, split 80/20
-here). STDP is not estimated: its layer-wise passes were only measured on the small
+264 test samples as tonic cuts them; N-Caltech101: 8,246 samples in 101 classes without BACKGROUND_Google, the
+registry's class count; split 80/20 here). STDP is not estimated: its layer-wise passes were only measured on the small
 synthetic networks (docs/stdp.md).
 """
 
@@ -31,7 +31,7 @@ from skipsnn.network import build_network
 DATASETS = {
     # name: (training samples, test samples, classes, label fractions of Table 3)
     "dvsgesture": (1077, 264, 11, (1.0, 0.5, 0.3, 0.1)),
-    "ncaltech101": (round(0.8 * 8246), round(0.2 * 8246), 100, (1.0, 0.7, 0.5, 0.3)),
+    "ncaltech101": (round(0.8 * 8246), round(0.2 * 8246), 101, (1.0, 0.7, 0.5, 0.3)),
 }
 
 

@@ -154,3 +154,28 @@ def test_prepare_command_takes_tonic_names(tonic_root, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(argv) == 2
     assert "skipsnn does not download" in capsys.readouterr().err
+
+
+def test_train_command_takes_tonic_names(tonic_root, tmp_path, monkeypatch, capsys):
+    import json
+
+    import yaml
+
+    from skipsnn.cli import main
+    from skipsnn.config import default_config
+
+    monkeypatch.setenv("SKIPSNN_CACHE", str(tmp_path / "cache"))
+    cfg = default_config("tonic:DVSGesture").replace(
+        dataset={"n_bins": 4, "size": 16},
+        network={"layers": [{"channels": 4, "kernel": 3, "stride": 2}],
+                 "skip": {"n_skip": 0}, "n_dynamic": 1,
+                 "dynamics": [{"a": 0.0, "tau_m": 4.0, "r_m": 4.0}]},
+        train={"epochs": 1, "batch_size": 16, "num_threads": 1},
+    )  # fmt: skip
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg.to_dict()))
+    argv = ["train", "--config", str(path), "--dataset", "tonic:DVSGesture", "--root",
+            str(tonic_root), "--out", str(tmp_path / "run"), "--json", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    m = json.loads(capsys.readouterr().out)
+    assert m["dataset"] == "tonic:DVSGesture" and m["n_test"] == 110 and m["finished"]

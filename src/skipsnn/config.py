@@ -36,6 +36,7 @@ import yaml
 
 from .atomic import write_text
 from .data.catalog import DATASETS as _REGISTRY
+from .data.catalog import check_dataset_name
 from .errors import ConfigError, ParameterError, check_choice, check_keys
 from .limits import check_limits, read_yaml
 from .neuron import Dynamic, NeuronParams, validate_params
@@ -283,7 +284,7 @@ class Config:
     def validate(self) -> Config:
         """Raise `ConfigError` (one sentence) for the first problem found; return self."""
         ds, net, tr = self.dataset, self.network, self.train
-        check_choice("dataset", ds.name, DATASETS)
+        check_dataset_name(ds.name, ConfigError)  # a registry name, or tonic:NAME
         _positive_or_none("dataset.n_bins", ds.n_bins)
         _positive_or_none("dataset.size", ds.size)
         if not net.layers:
@@ -416,8 +417,8 @@ DATASET_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
 
 def default_config(dataset: str = "gestures") -> Config:
     """The default config of a dataset (the same as ``configs/<dataset>.yaml``)."""
-    check_choice("dataset", dataset, DATASET_DEFAULTS)
-    return Config().replace(**DATASET_DEFAULTS[dataset])
+    check_dataset_name(dataset, ConfigError)  # tonic:NAME gets the generic defaults
+    return Config().replace(**DATASET_DEFAULTS.get(dataset, {"dataset": {"name": dataset}}))
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> Config:

@@ -19,7 +19,9 @@ def register(subparsers) -> None:
         "PNG plots. Without --config the dataset's default config is used.",
     )
     p.add_argument(
-        "--dataset", choices=DATASETS, help="dataset (default: the config's, else gestures)"
+        "--dataset",
+        help=f"dataset: {', '.join(DATASETS)}, or tonic:NAME for a tonic dataset under --root "
+        "(default: the config's, else gestures)",
     )
     p.add_argument("--root", help="folder of a downloaded real dataset")
     p.add_argument("--method", choices=METHODS, help="training method (default: the config's)")

@@ -236,6 +236,18 @@ DATASETS: dict[str, DatasetInfo] = {
 }
 
 
+TONIC_PREFIX = "tonic:"  # tonic:NAME, a tonic dataset already on disk (`skipsnn.data.tonic`)
+
+
+def check_dataset_name(name, error: type = DataError) -> None:
+    """Raise ``error`` with one sentence unless ``name`` is a registry name or ``tonic:NAME``."""
+    if isinstance(name, str) and name.startswith(TONIC_PREFIX):
+        if name[len(TONIC_PREFIX) :].isidentifier():
+            return
+        raise error(f"{name!r} is not a tonic dataset name (tonic:NAME, e.g. tonic:DVSGesture)")
+    check_choice("dataset", name, [*DATASETS, "tonic:NAME"], error)
+
+
 def get_dataset_info(name: str) -> DatasetInfo:
     """The registry entry of ``name``, or a `DataError` listing the known names."""
     check_choice("dataset", name, DATASETS, DataError)

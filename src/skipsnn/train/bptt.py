@@ -208,7 +208,10 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
     bar = progress_bar(
         (last - start_epoch) * n_batches, f"bptt {cfg.dataset.name}", setup.progress and main
     )
-    x_val, y_val = train_set.x[split.val], y[split.val]
+    # The validation frames stay where the dataset keeps them (a file-backed cache is read
+    # batch by batch), so memory does not grow with the dataset.
+    x_val = train_set.subset(split.val).x if hasattr(train_set, "subset") else train_set.x[split.val]
+    y_val = y[split.val]
     for epoch in range(start_epoch + 1, last + 1):
         t0, c0 = time.perf_counter(), time.process_time()
         order = train_idx[torch.randperm(len(train_idx), generator=shuffle)]
