@@ -271,3 +271,15 @@ def test_every_output_path_is_checked_before_work(argv, tmp_path, monkeypatch, c
     argv = [a.format(f=blocker, d=tmp_path) for a in argv]
     assert main(argv) == 2
     assert "not a folder" in _one_sentence(capsys.readouterr().err)
+
+
+def test_a_closed_pipe_stops_the_command_quietly():
+    # `skipsnn ... --json | head -c 10`: the reader goes away mid-output.
+    argv = ["theory", "simulate", "--period", "0.001", "--duration", "500", "--json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skipsnn.cli", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout.read(10).startswith(b"{")
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and err == "", err

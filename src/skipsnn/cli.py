@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(e).rstrip(".")
         print(f"skipsnn: error: {msg}.", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`skipsnn ... | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as e:  # a path the checks could not foresee (a full disk, a race)
         where = f": {e.filename}" if e.filename else ""
         print(f"skipsnn: error: {e.strerror or type(e).__name__}{where}.", file=sys.stderr)
