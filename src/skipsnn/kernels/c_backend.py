@@ -23,7 +23,7 @@ import torch
 
 from ..paths import cache_home
 from . import SURROGATE_CODE
-from .layout import compact, like, ptr, time_major_dense
+from .layout import compact, forward_buffers, like, ptr
 
 SOURCE = Path(__file__).with_name("lif_scan.c")
 
@@ -127,17 +127,10 @@ def has_half() -> bool:
 def forward(x, a, decay, gain, v0, v_th, v_reset, save):
     lib = load_library()
     kernel = lib.lif_forward16 if save == torch.float16 else lib.lif_forward
-    if not time_major_dense(x):
-        x = x.contiguous()
-    x0 = x[0]  # every per-neuron buffer below shares x[0]'s memory order
-    v = like(v0, x0)
-    s = torch.empty_like(x)
-    h = None if save is None else torch.empty_like(x, dtype=save)
-    zero_a = not bool(a.detach().any())
-    (af, df, gf), pstride, psize = compact([a, decay, gain], x0)
+    x, v, s, h, zero_a, (af, df, gf), pstride, psize = forward_buffers(x, a, decay, gain, v0, save)
     kernel(
         ptr(x), ptr(af), ptr(df), ptr(gf), ptr(v), ptr(s), ptr(h),
-        x.shape[0], x0.numel(), float(v_th), float(v_reset), int(zero_a),
+        x.shape[0], x[0].numel(), float(v_th), float(v_reset), int(zero_a),
         torch.get_num_threads(), pstride, psize,
     )  # fmt: skip
     return s, h, v

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 
@@ -58,3 +59,27 @@ def compact(params: list[torch.Tensor], x0: torch.Tensor):
         for t in params
     ]
     return [t.contiguous() for t in out], x0.stride(dim), size
+
+
+class ForwardBuffers(NamedTuple):
+    """What a compiled forward scan reads and writes, laid out alike (`forward_buffers`)."""
+
+    x: torch.Tensor  # the input, time-major and dense
+    v: torch.Tensor  # the potential, initialized from v0, in x[0]'s memory order
+    s: torch.Tensor  # spikes, like x
+    h: torch.Tensor | None  # u - v_th kept for the backward (None: not kept)
+    zero_a: bool  # every resting potential is 0 (a cheaper update)
+    params: list[torch.Tensor]  # a, decay, gain compacted (`compact`)
+    pstride: int
+    psize: int
+
+
+def forward_buffers(x, a, decay, gain, v0, save) -> ForwardBuffers:
+    """The buffers of the C and Triton forward kernels for input ``x [T, ...]``."""
+    if not time_major_dense(x):
+        x = x.contiguous()
+    x0 = x[0]  # every per-neuron buffer below shares x[0]'s memory order
+    h = None if save is None else torch.empty_like(x, dtype=save)
+    params, pstride, psize = compact([a, decay, gain], x0)
+    zero_a = not bool(a.detach().any())
+    return ForwardBuffers(x, like(v0, x0), torch.empty_like(x), h, zero_a, params, pstride, psize)

@@ -21,7 +21,7 @@ import triton
 import triton.language as tl
 
 from . import SURROGATE_CODE
-from .layout import compact, like, time_major_dense
+from .layout import compact, forward_buffers, like
 
 BLOCK = 1024  # neurons per program
 _HALF_MARGIN = tl.constexpr(2.0**-24)  # the least float16 magnitude: h < 0 stays < 0
@@ -110,15 +110,8 @@ def _grid(n: int) -> tuple[int]:
 
 
 def forward(x, a, decay, gain, v0, v_th, v_reset, save):
-    if not time_major_dense(x):
-        x = x.contiguous()
-    x0 = x[0]  # every per-neuron buffer below shares x[0]'s memory order
-    v = like(v0, x0)
-    s = torch.empty_like(x)
-    h = None if save is None else torch.empty_like(x, dtype=save)
-    zero_a = not bool(a.detach().any())
-    (af, df, gf), pstride, psize = compact([a, decay, gain], x0)
-    n = x0.numel()
+    x, v, s, h, zero_a, (af, df, gf), pstride, psize = forward_buffers(x, a, decay, gain, v0, save)
+    n = x[0].numel()
     _forward_kernel[_grid(n)](
         x, af, df, gf, v, s, s if h is None else h, x.shape[0], n, pstride, psize,
         float(v_th), float(v_reset), ZERO_A=zero_a, KEEP_H=h is not None,
