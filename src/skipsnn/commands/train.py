@@ -55,7 +55,7 @@ def register(subparsers) -> None:
         "compare with the accuracy stored in its metrics.json.",
     )
     e.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    e.add_argument("--device", help="where to compute (default: the run's train.device)")
+    e.add_argument("--device", help="where to compute (default auto: CUDA when present)")
     e.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_json_flag(e)
     e.set_defaults(handler=evaluate_command)

@@ -35,7 +35,10 @@ def resolve_device(name: str = "auto") -> torch.device:
     device = torch.device(name)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ConfigError(f"device {name} was asked for, but torch sees no CUDA device")
+            raise ConfigError(
+                f"device {name} was asked for, but torch sees no CUDA device; pass --device "
+                "cpu (or auto): runs and checkpoints move between devices"
+            )
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ConfigError(
                 f"device {name} was asked for, but torch sees {torch.cuda.device_count()} CUDA devices"

@@ -232,7 +232,7 @@ def evaluate_run(
         raise DataError("evaluating a run needs the test set")
     collapse = cfg.dataset.collapse_time
     # On any device, whichever the run was trained on (the checkpoint loads on the CPU).
-    rt = runtime_of(cfg, resolve_device(device or cfg.train.device), World())
+    rt = runtime_of(cfg, resolve_device(device or "auto"), World())
     net.to(rt.device)
     trained = Trained(
         {},
