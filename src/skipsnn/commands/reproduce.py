@@ -9,7 +9,7 @@ from pathlib import Path
 from ..config import DATASETS, METHODS
 from ..folders import check_writable
 from ..limits import LIMITS
-from ._common import add_json_flag, emit, fraction, int_in
+from ._common import add_device_flags, add_json_flag, device_options, emit, fraction, int_in
 
 
 def _floats(text: str) -> list[float]:
@@ -44,6 +44,7 @@ def _common(p) -> None:
     p.add_argument("--seeds", type=int_in(1, 100), default=3, help="seeds per cell (3)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--no-progress", action="store_true")
+    add_device_flags(p)
     add_json_flag(p)
 
 
@@ -106,6 +107,7 @@ def run_table3(args) -> int:
 
     check_writable(args.out)  # before the data loads
     cfg = base_config(args.dataset, args.config, args.root, args.epochs)
+    cfg = cfg.replace(train=device_options(args))
     r = table3(
         cfg,
         args.out,
@@ -124,6 +126,7 @@ def run_ablation(args) -> int:
 
     check_writable(args.out)  # before the data loads
     cfg = base_config(args.dataset, args.config, args.root, args.epochs)
+    cfg = cfg.replace(train=device_options(args))
     r = ablation(cfg, args.out, seeds=args.seeds, progress=not args.no_progress)
     return emit(
         {"ablation": str(args.out / "ablation.md"), "rows": r["rows"]}, args.json, r["table"]
@@ -136,6 +139,7 @@ def run_compare(args) -> int:
 
     check_writable(args.out)  # before the data loads
     cfg = base_config(args.dataset, args.config, args.root, args.epochs)
+    cfg = cfg.replace(train=device_options(args))
     if args.threads is not None:
         cfg = cfg.replace(train={"num_threads": args.threads})
     r = compare(
