@@ -1,5 +1,5 @@
-"""``skipsnn reproduce table3|ablation|compare``: the paper's protocol, the pathway ablation
-and paired comparisons over seeds with baselines."""
+"""``skipsnn reproduce table3|ablation|compare|search``: the paper's protocol, the pathway
+ablation, paired comparisons over seeds with baselines, and the search strategies compared."""
 
 from __future__ import annotations
 
@@ -32,15 +32,16 @@ def _methods(text: str) -> list[str]:
     return ms
 
 
-def _common(p) -> None:
+def _common(p, epochs: bool = True) -> None:
     p.add_argument("--dataset", choices=DATASETS, default="gestures")
     p.add_argument("--root", help="folder of a downloaded real dataset")
     p.add_argument("--config", type=Path, help="base YAML config (default: the dataset's)")
-    p.add_argument(
-        "--epochs",
-        type=int_in(*map(int, LIMITS["train.epochs"])),
-        help="epochs per run (default: the config's)",
-    )
+    if epochs:
+        p.add_argument(
+            "--epochs",
+            type=int_in(*map(int, LIMITS["train.epochs"])),
+            help="epochs per run (default: the config's)",
+        )
     p.add_argument("--seeds", type=int_in(1, 100), default=3, help="seeds per cell (3)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--no-progress", action="store_true")
@@ -100,6 +101,30 @@ def register(sub) -> None:
     c.add_argument("--fractions", type=_floats, default=[1.0], help="label fractions (1.0)")
     c.add_argument("--threads", type=int_in(1, 256), help="train.num_threads of every run")
     c.set_defaults(handler=run_compare)
+    _register_search(s)
+
+
+def _register_search(s) -> None:
+    epochs = int_in(*map(int, LIMITS["train.epochs"]))
+    q = s.add_parser(
+        "search",
+        help="dual vs joint vs random search at equal budgets, paired over seeds, 95%% CI",
+        description="For every seed s and strategy (dual, joint, random): one search with "
+        "budget-v + budget-w trials (search seed and training seed s), then the best "
+        "configuration trained on the whole training set and scored on the test set. "
+        "Writes compare.md (test accuracy and the search's best validation loss, mean ± 95% "
+        "CI, paired differences to dual) and results.json (every cell's architecture, "
+        "dynamics, trials, seconds, commit). Finished cells are reused on a rerun. --config "
+        "may hold a search: section (docs/search.md).",
+    )
+    _common(q, epochs=False)
+    q.set_defaults(seeds=5)
+    q.add_argument("--budget-v", type=int_in(1, 1000), default=8, help="trials of phase V (8)")
+    q.add_argument("--budget-w", type=int_in(1, 1000), default=8, help="trials of phase W (8)")
+    q.add_argument("--trial-epochs", type=epochs, default=20, help="epochs per trial (20)")
+    q.add_argument("--final-epochs", type=epochs, help="final run's epochs (the config's)")
+    q.add_argument("--threads", type=int_in(1, 256), help="train.num_threads of every run")
+    q.set_defaults(handler=run_search_compare)
 
 
 def run_table3(args) -> int:
@@ -149,5 +174,37 @@ def run_compare(args) -> int:
         fractions=args.fractions,
         seeds=args.seeds,
         progress=not args.no_progress,
+    )
+    return emit({"compare": str(args.out / "compare.md"), "rows": r["rows"]}, args.json, r["table"])
+
+
+def run_search_compare(args) -> int:
+    import shlex
+    import sys
+
+    from ..config import default_config
+    from ..experiments.search_compare import search_compare
+    from .search import read_config
+
+    check_writable(args.out)  # before the data loads
+    if args.config is not None:
+        cfg, settings = read_config(args.config)
+    else:
+        cfg, settings = default_config(args.dataset), {}
+    ds = {"name": args.dataset, **({"root": args.root} if args.root is not None else {})}
+    cfg = cfg.replace(dataset=ds, train=device_options(args))
+    if args.threads is not None:
+        cfg = cfg.replace(train={"num_threads": args.threads})
+    r = search_compare(
+        cfg,
+        args.out,
+        settings=settings,
+        seeds=args.seeds,
+        budget_v=args.budget_v,
+        budget_w=args.budget_w,
+        trial_epochs=args.trial_epochs,
+        final_epochs=args.final_epochs,
+        progress=not args.no_progress,
+        command=shlex.join(["skipsnn", *sys.argv[1:]]),
     )
     return emit({"compare": str(args.out / "compare.md"), "rows": r["rows"]}, args.json, r["table"])

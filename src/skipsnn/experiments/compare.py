@@ -193,6 +193,33 @@ def compare(
     return {"table": md, "rows": rows, "results": results}
 
 
+def paired_rows(values: dict[str, dict[int, float]], names: list[str]) -> list[dict]:
+    """Per name: mean, 95% CI over seeds and the paired difference (shared seeds) to
+    ``names[0]``, the reference. ``values[name]`` maps a seed to its value."""
+    ref = values[names[0]]
+    rows = []
+    for n in names:
+        vals = values[n]
+        mean, half, k = ci95(list(vals.values()))
+        shared = sorted(set(vals) & set(ref))
+        diffs = [vals[s] - ref[s] for s in shared]
+        dmean, dhalf, dk = ci95(diffs) if n != names[0] else (math.nan, math.nan, 0)
+        rows.append(
+            {
+                "variant": n,
+                "reference": n == names[0],
+                "mean": mean,
+                "ci95": half,
+                "n": k,
+                "per_seed": [vals[s] for s in sorted(vals)],
+                "diff_mean": dmean,
+                "diff_ci95": dhalf,
+                "diff_n": dk,
+            }
+        )
+    return rows
+
+
 def summarize(results: list[dict], names: list[str], fractions: list[float]) -> list[dict]:
     """Per (fraction, variant): mean, 95% CI, paired difference to the fraction's reference."""
     rows = []
@@ -205,36 +232,19 @@ def summarize(results: list[dict], names: list[str], fractions: list[float]) -> 
             }
             for n in names
         }
-        ref = cell[names[0]]
-        for n in names:
-            accs = cell[n]
-            mean, half, k = ci95(list(accs.values()))
-            shared = sorted(set(accs) & set(ref))
-            diffs = [accs[s] - ref[s] for s in shared]
-            dmean, dhalf, dk = ci95(diffs) if n != names[0] else (math.nan, math.nan, 0)
-            params = [r["params"] for r in results if r["variant"] == n and r["params"]]
-            rows.append(
-                {
-                    "fraction": f,
-                    "variant": n,
-                    "reference": n == names[0],
-                    "mean": mean,
-                    "ci95": half,
-                    "n": k,
-                    "per_seed": [accs[s] for s in sorted(accs)],
-                    "diff_mean": dmean,
-                    "diff_ci95": dhalf,
-                    "diff_n": dk,
-                    "params": max(params) if params else None,
-                }
-            )
+        for row in paired_rows(cell, names):
+            params = [
+                r["params"] for r in results if r["variant"] == row["variant"] and r["params"]
+            ]
+            rows.append({"fraction": f, **row, "params": max(params) if params else None})
     return rows
 
 
-def _pm(mean: float, half: float) -> str:
+def pm(mean: float, half: float, digits: int = 1) -> str:
+    """``mean ± half`` with ``digits`` decimals; ``—`` for no value, the mean alone for one."""
     if math.isnan(mean):
         return "—"
-    return f"{mean:.1f}" if math.isnan(half) else f"{mean:.1f} ± {half:.1f}"
+    return f"{mean:.{digits}f}" if math.isnan(half) else f"{mean:.{digits}f} ± {half:.{digits}f}"
 
 
 def compare_markdown(dataset: str, variant_set: str, rows: list[dict]) -> str:
@@ -245,10 +255,10 @@ def compare_markdown(dataset: str, variant_set: str, rows: list[dict]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
-        diff = "reference" if r["reference"] else _pm(r["diff_mean"], r["diff_ci95"])
+        diff = "reference" if r["reference"] else pm(r["diff_mean"], r["diff_ci95"])
         params = "—" if r["params"] is None else f"{r['params']:,}"
         lines.append(
-            f"| {r['variant']} | {r['fraction']:.0%} | {_pm(r['mean'], r['ci95'])} | {diff} "
+            f"| {r['variant']} | {r['fraction']:.0%} | {pm(r['mean'], r['ci95'])} | {diff} "
             f"| {r['n']} | {params} |"
         )
     return "\n".join(lines) + "\n"
