@@ -8,7 +8,7 @@ A config has three sections::
               skip: {n_skip, l_start, l_end}, readout: {tau_m, pool, mode},
               surrogate, surrogate_width, learn_dynamics}
     train:   {method, epochs, batch_size, lr, lr_schedule, weight_decay, seed,
-              label_fraction, val_fraction, num_threads, eval_batch_size}
+              label_fraction, val_fraction, num_threads, deterministic, eval_batch_size}
     stdp:    {...}   free-form options read by the STDP trainer (``skipsnn.train.stdp``)
 
 **Skip rule.** Layers are numbered ``0`` (the input events) to ``m = len(layers)``. The
@@ -187,6 +187,9 @@ class TrainConfig:
     label_fraction: float = 1.0
     val_fraction: float = 0.1
     num_threads: int = 2
+    # CPU results bitwise independent of num_threads (`skipsnn.determinism`): the few
+    # kernels that split a sum across threads run on one; costs time (docs/training.md).
+    deterministic: bool = False
     eval_batch_size: int = 64
     device: str = "auto"  # auto (CUDA when present, else CPU), cpu, cuda, cuda:N, mps
     precision: str = "32"  # 32, bf16 or 16 (`skipsnn.train.devices`)

@@ -49,6 +49,8 @@ from types import ModuleType
 
 import torch
 
+from .determinism import enabled as _deterministic
+from .determinism import serial
 from .errors import ParameterError, check_choice
 from .kernels import c_backend, torch_backend
 from .kernels.c_backend import c_backend_error  # noqa: F401 (public here since the split)
@@ -145,11 +147,16 @@ def available_backends() -> list[str]:
     return out
 
 
-def _sum_to(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """``t`` summed over the dimensions ``like`` was broadcast along (and the time axis)."""
-    while t.dim() > like.dim():
-        t = t.sum(0)
-    return t.sum_to_size(like.shape)
+def _sum_to(t: torch.Tensor, like: torch.Tensor, one_thread: bool = False) -> torch.Tensor:
+    """``t`` summed over the dimensions ``like`` was broadcast along (and the time axis).
+
+    A sum to a single number is split across threads (so its rounding follows their
+    count); ``one_thread`` (under `skipsnn.determinism`) makes every such sum serial.
+    """
+    with serial(one_thread):
+        while t.dim() > like.dim():
+            t = t.sum(0)
+        return t.sum_to_size(like.shape)
 
 
 class _LIFScan(torch.autograd.Function):
@@ -160,6 +167,7 @@ class _LIFScan(torch.autograd.Function):
         need_x = ctx.needs_input_grad[3]
         ctx.save_for_backward(h, a, decay, gain, v0, x if need_x else None)
         ctx.cfg = (v_th, v_reset, kind, width, backend)
+        ctx.serial = _deterministic()  # read now: the backward may run on another thread
         return s, v
 
     @staticmethod
@@ -176,19 +184,19 @@ class _LIFScan(torch.autograd.Function):
             if need_x:
                 dx = g * gain
             if need_g:
-                dg = _sum_to(g * x, gain)
+                dg = _sum_to(g * x, gain, ctx.serial)
             if need_a:
-                da = _sum_to(g * (1 - decay), a)
+                da = _sum_to(g * (1 - decay), a, ctx.serial)
             if need_d:
                 h = h.to(out.dtype)
                 # potential after the previous step: v0, then h + v_th or v_reset
                 prev = torch.where(h[:-1] >= 0, torch.full_like(h[:-1], v_reset), h[:-1] + v_th)
                 prev = torch.cat([v0.expand(h.shape[1:]).unsqueeze(0).to(h.dtype), prev])
-                dd = _sum_to(g * (prev - a), decay)
+                dd = _sum_to(g * (prev - a), decay, ctx.serial)
         else:
             dx = out
         if need_v0:
-            dv0 = _sum_to(gv0, v0)
+            dv0 = _sum_to(gv0, v0, ctx.serial)
         return dx, da, dd, dg, dv0, None, None, None, None, None, None
 
 

@@ -37,6 +37,7 @@ from torch import nn
 from . import neuron, spike_conv
 from .config import Config, NetworkConfig, skip_edges
 from .data.catalog import get_dataset_info
+from .determinism import serial
 from .errors import ConfigError
 
 
@@ -327,7 +328,8 @@ def calibrate_rates(net: MMNDNet, x: torch.Tensor, target: float, steps: int = 1
             for w, w0 in zip(weights, base, strict=True):
                 w.copy_(w0 * math.exp(log_g))
             s = net.layer_forward(outs, i, t)
-            return s.mean().item(), s
+            with serial():  # a sum to one number: split across threads unless determinism
+                return s.mean().item(), s
 
         lo, hi = None, None
         log_g = 0.0

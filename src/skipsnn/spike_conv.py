@@ -19,6 +19,9 @@ are exactly 0 or 1, and the first layer's input holds small event counts. So:
 Outside autograd (``torch.no_grad()`` or nothing requires a gradient) they are the
 plain functions: nothing is saved, so nothing is compressed.
 
+Under `skipsnn.determinism.deterministic` the weight gradients (and the linear layer's
+forward product) run on one thread, so they do not depend on the thread count.
+
 Memory kept per input element: 1 byte for binary spikes or counts <= 255 instead of
 4 (float32); 0 for pooled inputs instead of 4.
 """
@@ -29,6 +32,9 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+
+from .determinism import enabled as _deterministic
+from .determinism import serial
 
 # Elements per slice when checking that a compression is exact: bounds the temporary
 # float copy of the check to a few MiB whatever the tensor's size.
@@ -74,6 +80,7 @@ class _Conv2d(torch.autograd.Function):
     def forward(ctx, x, weight, stride, padding, source, rebuild):
         ctx.stride, ctx.padding, ctx.dtype = stride, padding, x.dtype
         ctx.geometry, ctx.rebuild = (x.shape, x.stride()), rebuild
+        ctx.serial = _deterministic()  # read now: the backward may run on another thread
         ctx.save_for_backward(compress(x) if source is None else source, weight)
         return F.conv2d(x, weight, None, stride, padding)
 
@@ -91,9 +98,10 @@ class _Conv2d(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             x = decompress(saved, ctx.dtype) if ctx.rebuild is None else ctx.rebuild(saved)
             x = x.to(dtype)
-            _, gw, _ = torch.ops.aten.convolution_backward(
-                grad, x, weight, None, *args, [False, True, False]
-            )
+            with serial(ctx.serial):  # its sum over positions is split across threads
+                _, gw, _ = torch.ops.aten.convolution_backward(
+                    grad, x, weight, None, *args, [False, True, False]
+                )
             del x
         if ctx.needs_input_grad[0]:
             # The input's gradient reads only the input's geometry, not its values.
@@ -127,11 +135,18 @@ class _Linear(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.dtype, ctx.has_bias = x.dtype, bias is not None
+        ctx.serial = _deterministic()
         ctx.save_for_backward(compress(x), weight)
-        return F.linear(x, weight, bias)
+        with serial(ctx.serial):
+            return F.linear(x, weight, bias)
 
     @staticmethod
     def backward(ctx, grad):
+        with serial(ctx.serial):  # gw sums over all N rows: MKL splits that across threads
+            return _Linear._backward(ctx, grad)
+
+    @staticmethod
+    def _backward(ctx, grad):
         saved, weight = ctx.saved_tensors
         weight = weight.to(grad.dtype)  # under autocast: the forward's dtype (see _Conv2d)
         gx = gw = gb = None
@@ -148,7 +163,8 @@ class _Linear(torch.autograd.Function):
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """``F.linear`` for ``[N, in]`` inputs, saving ``x`` compressed if lossless."""
     if x.dim() != 2 or not _tracked(x, weight, bias):
-        return F.linear(x, weight, bias)
+        with serial():
+            return F.linear(x, weight, bias)
     return _Linear.apply(x, weight, bias)
 
 

@@ -33,6 +33,12 @@ def register(subparsers) -> None:
     p.add_argument("--epochs", type=int, help="number of epochs")
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument("--threads", type=int, help="CPU threads (train.num_threads)")
+    p.add_argument(
+        "--deterministic",
+        action="store_true",
+        default=None,
+        help="the same bits at any --threads (train.deterministic; slower, docs/training.md)",
+    )
     add_device_flags(p)
     p.add_argument(
         "--nproc",
@@ -91,6 +97,7 @@ def resolve_config(args) -> Config:
             "epochs": args.epochs,
             "seed": args.seed,
             "num_threads": args.threads,
+            "deterministic": args.deterministic,
         }.items()
         if v is not None
     }

@@ -12,7 +12,8 @@ Here, on the labelled subset of the training set:
    written atomically, so a resumed run continues a killed one bit for bit.
 
 Everything is seeded and runs on the CPU with deterministic kernels, so the same config
-gives the same numbers (for the same ``train.num_threads`` and torch build).
+gives the same numbers (for the same ``train.num_threads`` and torch build); with
+``train.deterministic`` also for any ``num_threads`` (`skipsnn.determinism`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..config import Config
+from ..determinism import serial
 from ..errors import ConfigError
 from ..network import MMNDNet, calibrate_rates
 from . import checkpoint as ckpt
@@ -79,7 +81,9 @@ def train_epoch(
         if hi > lo:
             total_loss += loss.item() * len(yb)
             correct += int((fw.logits.argmax(1) == yb).sum())
-            rates += torch.tensor([s.mean().item() * len(yb) for s in fw.spikes], dtype=torch.float64)
+            with serial():  # whole-tensor sums: split across threads unless determinism
+                means = [s.mean().item() * len(yb) for s in fw.spikes]
+            rates += torch.tensor(means, dtype=torch.float64)
         bar.update(1)
     total_loss, correct, *summed = all_sum([total_loss, correct, *rates.tolist()], world)
     return {

@@ -20,6 +20,7 @@ Everything that can fail on bad input happens before anything is written.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import Config
+from ..determinism import deterministic
 from ..errors import ConfigError, DataError
 from ..folders import check_writable, folder_lock
 from ..network import build_network
@@ -72,13 +74,27 @@ def run_training(
             f"{cfg.train.method} trains in one process only; run it without --nproc/torchrun"
         )
     rt = runtime_of(cfg, device, world)
+    warn_if_not_deterministic(cfg, device)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         check_writable(out)
-    if out is None or not world.is_main:  # only rank 0 writes the run folder
-        return _run(cfg, method, out, rt, resume, evaluate_test, progress, data, stop_after)
-    with folder_lock(out, "run"):
-        return _run(cfg, method, out, rt, resume, evaluate_test, progress, data, stop_after)
+    args = (cfg, method, out, rt, resume, evaluate_test, progress, data, stop_after)
+    # train.deterministic: training, validation and test scoring alike (`skipsnn.determinism`)
+    with deterministic(cfg.train.deterministic):
+        if out is None or not world.is_main:  # only rank 0 writes the run folder
+            return _run(*args)
+        with folder_lock(out, "run"):
+            return _run(*args)
+
+
+def warn_if_not_deterministic(cfg: Config, device: torch.device) -> None:
+    """``train.deterministic`` concerns the CPU's threads: say so when it cannot hold."""
+    if cfg.train.deterministic and device.type != "cpu":
+        warnings.warn(
+            f"train.deterministic makes CPU runs independent of the thread count; on "
+            f"{device.type} it changes nothing and results are not guaranteed bit for bit",
+            stacklevel=3,
+        )
 
 
 def _run(cfg, method, out, rt, resume, evaluate_test, progress, data, stop_after) -> dict:
@@ -233,6 +249,7 @@ def evaluate_run(
     collapse = cfg.dataset.collapse_time
     # On any device, whichever the run was trained on (the checkpoint loads on the CPU).
     rt = runtime_of(cfg, resolve_device(device or "auto"), World())
+    warn_if_not_deterministic(cfg, rt.device)
     net.to(rt.device)
     trained = Trained(
         {},
@@ -240,7 +257,8 @@ def evaluate_run(
         scores=lambda x: bptt.predict(net, x, cfg.train.eval_batch_size, collapse, rt),
         spikes=lambda x: bptt.record_spikes(net, x, collapse, rt),
     )
-    res = score_test_set(trained, test_set, cfg, list(state["classes"]), None)
+    with deterministic(cfg.train.deterministic):
+        res = score_test_set(trained, test_set, cfg, list(state["classes"]), None)
     res.pop("confusion_matrix", None)  # re-evaluation reports the scores, not the matrix
     return {
         "run": str(run),
