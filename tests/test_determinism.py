@@ -178,3 +178,11 @@ def test_cli_flag_sets_the_option(tmp_path):
     parser = build_parser()
     assert resolve_config(parser.parse_args(argv + ["--deterministic"])).train.deterministic
     assert not resolve_config(parser.parse_args(argv)).train.deterministic
+
+
+def test_off_the_cpu_the_setting_warns():
+    from skipsnn.train.run import warn_if_not_deterministic
+
+    with pytest.warns(UserWarning, match="train.deterministic"):
+        warn_if_not_deterministic(cfg_of(True), torch.device("meta"))
+    warn_if_not_deterministic(cfg_of(False), torch.device("meta"))  # off: silent

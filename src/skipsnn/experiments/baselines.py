@@ -129,7 +129,9 @@ def train_conv_gru(cfg: Config, *, budget: int | None = None, data: Any = None) 
     from ..network import count_params
 
     tr = cfg.train
-    torch.set_num_threads(tr.num_threads)
+    # Its plain torch layers split sums across threads (`skipsnn.determinism`); under
+    # train.deterministic the whole baseline runs on one thread: the 1-thread bits.
+    torch.set_num_threads(1 if tr.deterministic else tr.num_threads)
     train_set, test_set = load_data(cfg, data, progress=False)
     split = split_indices(train_set.y, cfg)
     input_shape = tuple(int(v) for v in train_set.x.shape[2:])
