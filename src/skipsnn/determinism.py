@@ -12,10 +12,11 @@ comparing every gradient of one training step at 1 and 2 threads bitwise:
   dimension is ``T * B``, which MKL splits across threads);
 - any **reduction of a whole tensor to one number** (torch sums it in one slice per
   thread, then adds the slices); reductions with several outputs give each output to
-  one thread and do not depend on the count.
+  one thread (equal at 1 and 2 threads on every shape tried).
 
-Everything else on the CPU is elementwise or per neuron (the LIF scan) and is already
-independent of the thread count. Under `deterministic`, `spike_conv` and `lif_scan`
+The rest of a step was already equal at 1 and 2 threads: the forward pass
+(convolutions included), the input gradients, the LIF scan (elementwise per neuron)
+and Adam. Under `deterministic`, `spike_conv` and `lif_scan`
 compute the gradients above inside `serial` (one thread, the count restored after),
 and the readout's forward product too, so a run at any thread count gives bitwise the
 numbers of a 1-thread run; the rest of the step keeps all threads. The flag is read
