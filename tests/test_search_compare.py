@@ -4,6 +4,7 @@ over seeds, on toy data; the JSON and the table agree; finished cells are not re
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import yaml
@@ -12,6 +13,7 @@ import skipsnn.search.strategies as strategies
 import skipsnn.train.run as run
 import skipsnn.train.setup as setup
 from skipsnn.cli import main
+from skipsnn.experiments.compare import pm
 from skipsnn.experiments.search_compare import search_markdown
 from skipsnn.experiments.tables import ci95
 from test_bptt import tiny_cfg, toy_split
@@ -134,3 +136,10 @@ def test_finished_cells_are_read_back_not_rerun(tmp_path, toy_data, capsys, monk
     old = [r for r in first["runs"] if (r["strategy"], r["seed"]) == ("joint", 1)]
     assert cell[0]["best_val_loss"] == old[0]["best_val_loss"]
     assert cell[0]["architecture"] == old[0]["architecture"]
+
+
+def test_pm_reads_back_missing_values():
+    # NaN is written to JSON as null: a table regenerated from a partial run must not fail
+    assert pm(None, None) == "—" and pm(math.nan, 1.0) == "—"
+    assert pm(52.91, None) == "52.9" and pm(1.2345, math.nan, 3) == "1.234"
+    assert pm(1.2345, 0.0123, 3) == "1.234 ± 0.012"

@@ -240,11 +240,14 @@ def summarize(results: list[dict], names: list[str], fractions: list[float]) -> 
     return rows
 
 
-def pm(mean: float, half: float, digits: int = 1) -> str:
-    """``mean ± half`` with ``digits`` decimals; ``—`` for no value, the mean alone for one."""
-    if math.isnan(mean):
+def pm(mean: float | None, half: float | None, digits: int = 1) -> str:
+    """``mean ± half`` with ``digits`` decimals; ``—`` for no value, the mean alone for one
+    (NaN or None, as read back from JSON, is no value)."""
+    if mean is None or math.isnan(mean):
         return "—"
-    return f"{mean:.{digits}f}" if math.isnan(half) else f"{mean:.{digits}f} ± {half:.{digits}f}"
+    if half is None or math.isnan(half):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {half:.{digits}f}"
 
 
 def compare_markdown(dataset: str, variant_set: str, rows: list[dict]) -> str:
