@@ -13,6 +13,8 @@ import pytest
 
 from skipsnn.experiments.compare import compare_markdown
 from skipsnn.experiments.protocol import ablation_markdown
+from skipsnn.experiments.search_compare import EXPERIMENT as SEARCH_COMPARE
+from skipsnn.experiments.search_compare import search_markdown
 from skipsnn.experiments.tables import table3_markdown
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -24,6 +26,11 @@ def _folders(table: str) -> list[Path]:
     return sorted(p.parent for p in RESULTS.glob(f"*/{table}"))
 
 
+def _is_search(folder: Path) -> bool:
+    data = json.loads((folder / "results.json").read_text())
+    return isinstance(data, dict) and data.get("experiment") == SEARCH_COMPARE
+
+
 def _table_lines(md: str) -> list[str]:
     return [line for line in md.splitlines() if line.startswith("|") and "---" not in line]
 
@@ -33,7 +40,9 @@ def _in_readme(md: str, folder: Path) -> None:
         assert line in README, f"{folder.name}: README.md lacks the row {line!r}"
 
 
-@pytest.mark.parametrize("folder", _folders("compare.md"), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "folder", [f for f in _folders("compare.md") if not _is_search(f)], ids=lambda p: p.name
+)
 def test_compare_tables_match_their_json(folder):
     md = (folder / "compare.md").read_text()
     data = json.loads((folder / "results.json").read_text())
@@ -49,6 +58,29 @@ def test_compare_tables_match_their_json(folder):
         )
         assert row["per_seed"] == pytest.approx([100 * r["test_accuracy"] for r in runs])
     _in_readme(md, folder)
+
+
+@pytest.mark.parametrize(
+    "folder", [f for f in _folders("compare.md") if _is_search(f)], ids=lambda p: p.name
+)
+def test_search_comparison_matches_its_json(folder):
+    md = (folder / "compare.md").read_text()
+    data = json.loads((folder / "results.json").read_text())
+    assert search_markdown(data) == md
+    st = data["settings"]
+    runs = data["runs"]
+    seeds = {s: sorted(r["seed"] for r in runs if r["strategy"] == s) for s in st["strategies"]}
+    assert all(v == list(range(st["seeds"])) for v in seeds.values()), seeds  # paired, complete
+    assert {r["trials"] for r in runs} == {st["trials_per_search"]}  # equal budgets
+    assert len({r["commit"] for r in runs}) == 1 and not any(r["src_modified"] for r in runs)
+    for key, scale in (("test_accuracy", 100), ("best_val_loss", 1)):
+        for row in data["rows"][key]:
+            mine = sorted(
+                (r for r in runs if r["strategy"] == row["variant"]), key=lambda r: r["seed"]
+            )
+            assert row["per_seed"] == pytest.approx([scale * r[key] for r in mine])
+    _in_readme(md, folder)
+    assert f"`{runs[0]['commit'][:7]}`" in README  # the doc names the commit the run used
 
 
 @pytest.mark.parametrize("folder", _folders("table3.md"), ids=lambda p: p.name)

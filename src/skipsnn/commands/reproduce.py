@@ -32,7 +32,7 @@ def _methods(text: str) -> list[str]:
     return ms
 
 
-def _common(p, epochs: bool = True) -> None:
+def _common(p, epochs: bool = True, seeds: int = 3) -> None:
     p.add_argument("--dataset", choices=DATASETS, default="gestures")
     p.add_argument("--root", help="folder of a downloaded real dataset")
     p.add_argument("--config", type=Path, help="base YAML config (default: the dataset's)")
@@ -42,7 +42,7 @@ def _common(p, epochs: bool = True) -> None:
             type=int_in(*map(int, LIMITS["train.epochs"])),
             help="epochs per run (default: the config's)",
         )
-    p.add_argument("--seeds", type=int_in(1, 100), default=3, help="seeds per cell (3)")
+    p.add_argument("--seeds", type=int_in(1, 100), default=seeds, help=f"seeds per cell ({seeds})")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--no-progress", action="store_true")
     add_device_flags(p)
@@ -83,8 +83,7 @@ def register(sub) -> None:
         "'threads-stdp' (the same seeded run at 1 and 2 threads). Writes compare.md "
         "(mean ± 95%% CI, paired differences to the first variant) and results.json.",
     )
-    _common(c)
-    c.set_defaults(seeds=5)
+    _common(c, seeds=5)
     c.add_argument(
         "variant_set",
         choices=(
@@ -117,8 +116,7 @@ def _register_search(s) -> None:
         "dynamics, trials, seconds, commit). Finished cells are reused on a rerun. --config "
         "may hold a search: section (docs/search.md).",
     )
-    _common(q, epochs=False)
-    q.set_defaults(seeds=5)
+    _common(q, epochs=False, seeds=5)
     q.add_argument("--budget-v", type=int_in(1, 1000), default=8, help="trials of phase V (8)")
     q.add_argument("--budget-w", type=int_in(1, 1000), default=8, help="trials of phase W (8)")
     q.add_argument("--trial-epochs", type=epochs, default=20, help="epochs per trial (20)")
