@@ -70,7 +70,9 @@ def test_search_comparison_matches_its_json(folder):
     st = data["settings"]
     runs = data["runs"]
     seeds = {s: sorted(r["seed"] for r in runs if r["strategy"] == s) for s in st["strategies"]}
-    assert all(v == list(range(st["seeds"])) for v in seeds.values()), seeds  # paired, complete
+    first = st.get("first_seed", 0)
+    expected = list(range(first, first + st["seeds"]))
+    assert all(v == expected for v in seeds.values()), seeds  # paired, complete
     assert {r["trials"] for r in runs} == {st["trials_per_search"]}  # equal budgets
     assert len({r["commit"] for r in runs}) == 1 and not any(r["src_modified"] for r in runs)
     for key, scale in (("test_accuracy", 100), ("best_val_loss", 1)):

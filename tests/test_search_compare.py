@@ -143,3 +143,25 @@ def test_pm_reads_back_missing_values():
     assert pm(None, None) == "—" and pm(math.nan, 1.0) == "—"
     assert pm(52.91, None) == "52.9" and pm(1.2345, math.nan, 3) == "1.234"
     assert pm(1.2345, 0.0123, 3) == "1.234 ± 0.012"
+
+
+def test_seeds_split_across_calls_make_one_table(tmp_path, toy_data, capsys, monkeypatch):
+    # seed 1 alone (another process's share), then seeds 0-1: only seed 0 is searched
+    out, argv = _argv(tmp_path)
+    i = argv.index("--seeds")
+    assert main(argv[:i] + ["--seeds", "1", "--first-seed", "1"] + argv[i + 2 :]) == 0
+    part = json.loads((out / "results.json").read_text())
+    assert part["settings"]["first_seed"] == 1
+    assert sorted({r["seed"] for r in part["runs"]}) == [1]
+    searched = []
+    real = strategies.run_strategy
+    monkeypatch.setattr(
+        strategies, "run_strategy", lambda *a, **k: searched.append(1) or real(*a, **k)
+    )
+    assert main(argv) == 0
+    whole = json.loads((out / "results.json").read_text())
+    assert len(searched) == 3  # the three strategies of seed 0; seed 1's cells were reused
+    assert sorted((r["strategy"], r["seed"]) for r in whole["runs"]) == sorted(
+        (s, k) for s in ("dual", "joint", "random") for k in (0, 1)
+    )
+    assert [r for r in whole["runs"] if r["seed"] == 1] == part["runs"]

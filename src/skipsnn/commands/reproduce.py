@@ -117,6 +117,12 @@ def _register_search(s) -> None:
         "may hold a search: section (docs/search.md).",
     )
     _common(q, epochs=False, seeds=5)
+    q.add_argument(
+        "--first-seed",
+        type=int_in(0, 2**31 - 1),
+        default=0,
+        help="seeds run from here (0): split one comparison's seeds across processes",
+    )
     q.add_argument("--budget-v", type=int_in(1, 1000), default=8, help="trials of phase V (8)")
     q.add_argument("--budget-w", type=int_in(1, 1000), default=8, help="trials of phase W (8)")
     q.add_argument("--trial-epochs", type=epochs, default=20, help="epochs per trial (20)")
@@ -198,6 +204,7 @@ def run_search_compare(args) -> int:
         args.out,
         settings=settings,
         seeds=args.seeds,
+        first_seed=args.first_seed,
         budget_v=args.budget_v,
         budget_w=args.budget_w,
         trial_epochs=args.trial_epochs,

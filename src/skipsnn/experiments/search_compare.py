@@ -144,6 +144,7 @@ def search_compare(
     *,
     settings: dict | None = None,
     seeds: int = 5,
+    first_seed: int = 0,
     budget_v: int = 8,
     budget_w: int = 8,
     trial_epochs: int = 2,
@@ -153,7 +154,12 @@ def search_compare(
     data: Any = None,
     command: str | None = None,
 ) -> dict[str, Any]:
-    """Run every (seed, strategy) cell, seeds in order; write compare.md and results.json."""
+    """Run every (seed, strategy) cell, seeds in order; write compare.md and results.json.
+
+    The seeds are ``first_seed .. first_seed + seeds - 1``: several processes (or machines)
+    can share the seeds of one comparison in one ``out`` folder, and a final call over all
+    of them reuses every finished cell and writes the whole table.
+    """
     import torch
 
     from ..search.settings import SearchSettings
@@ -162,6 +168,8 @@ def search_compare(
 
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    if first_seed < 0:
+        raise ConfigError(f"--first-seed must be at least 0, got {first_seed}")
     if budget_v < 1 or budget_w < 1:
         raise ConfigError(f"the budgets must be positive, got {budget_v} and {budget_w}")
     bad = [s for s in strategies if s not in STRATEGIES]
@@ -181,6 +189,7 @@ def search_compare(
         "command": command,
         "settings": {
             "seeds": seeds,
+            "first_seed": first_seed,
             "strategies": list(strategies),
             "budget_v": budget_v,
             "budget_w": budget_w,
@@ -193,7 +202,7 @@ def search_compare(
         },
     }
     runs: list[dict] = []
-    cells = [(s, st) for s in range(seeds) for st in strategies]
+    cells = [(s, st) for s in range(first_seed, first_seed + seeds) for st in strategies]
     bar = tqdm(cells, desc="search compare", disable=not progress)
     for seed, strategy in bar:
         cell_dir = out / "cells" / f"{strategy}-s{seed}"
