@@ -119,3 +119,24 @@ def test_cli_rejects_bad_fractions_and_methods(tmp_path, capsys):
     assert e.value.code == 2
     assert "--methods: must list some of bptt, stdp" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("experiment", ["table3", "ablation"])
+def test_cli_threads_reach_every_run(tmp_path, monkeypatch, experiment):
+    """`--threads N` sets train.num_threads of the shared config (as compare and search do);
+    without it the dataset config's own value is kept."""
+    from skipsnn.cli import main
+    from skipsnn.experiments import protocol
+
+    seen = []
+
+    def fake(cfg, out, **kw):
+        seen.append(cfg.train.num_threads)
+        return {"table": "", "results": [], "rows": []}
+
+    monkeypatch.setattr(protocol, experiment, fake)
+    base = ["reproduce", experiment, "--dataset", "digits", "--out", str(tmp_path / "o")]
+    assert main([*base, "--threads", "1"]) == 0
+    assert main(base) == 0
+    assert seen == [1, default_config("digits").train.num_threads]
+    assert default_config("digits").train.num_threads != 1  # so the first check can fail

@@ -45,8 +45,17 @@ def _common(p, epochs: bool = True, seeds: int = 3) -> None:
     p.add_argument("--seeds", type=int_in(1, 100), default=seeds, help=f"seeds per cell ({seeds})")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--threads", type=int_in(1, 256), help="train.num_threads of every run")
     add_device_flags(p)
     add_json_flag(p)
+
+
+def _train_options(args) -> dict:
+    """The train: section every run of the experiment shares: device flags and threads."""
+    opts = device_options(args)
+    if args.threads is not None:
+        opts["num_threads"] = args.threads
+    return opts
 
 
 def register(sub) -> None:
@@ -98,7 +107,6 @@ def register(sub) -> None:
         ),
     )
     c.add_argument("--fractions", type=_floats, default=[1.0], help="label fractions (1.0)")
-    c.add_argument("--threads", type=int_in(1, 256), help="train.num_threads of every run")
     c.set_defaults(handler=run_compare)
     _register_search(s)
 
@@ -127,7 +135,6 @@ def _register_search(s) -> None:
     q.add_argument("--budget-w", type=int_in(1, 1000), default=8, help="trials of phase W (8)")
     q.add_argument("--trial-epochs", type=epochs, default=20, help="epochs per trial (20)")
     q.add_argument("--final-epochs", type=epochs, help="final run's epochs (the config's)")
-    q.add_argument("--threads", type=int_in(1, 256), help="train.num_threads of every run")
     q.set_defaults(handler=run_search_compare)
 
 
@@ -136,7 +143,7 @@ def run_table3(args) -> int:
 
     check_writable(args.out)  # before the data loads
     cfg = base_config(args.dataset, args.config, args.root, args.epochs)
-    cfg = cfg.replace(train=device_options(args))
+    cfg = cfg.replace(train=_train_options(args))
     r = table3(
         cfg,
         args.out,
@@ -155,7 +162,7 @@ def run_ablation(args) -> int:
 
     check_writable(args.out)  # before the data loads
     cfg = base_config(args.dataset, args.config, args.root, args.epochs)
-    cfg = cfg.replace(train=device_options(args))
+    cfg = cfg.replace(train=_train_options(args))
     r = ablation(cfg, args.out, seeds=args.seeds, progress=not args.no_progress)
     return emit(
         {"ablation": str(args.out / "ablation.md"), "rows": r["rows"]}, args.json, r["table"]
@@ -168,9 +175,7 @@ def run_compare(args) -> int:
 
     check_writable(args.out)  # before the data loads
     cfg = base_config(args.dataset, args.config, args.root, args.epochs)
-    cfg = cfg.replace(train=device_options(args))
-    if args.threads is not None:
-        cfg = cfg.replace(train={"num_threads": args.threads})
+    cfg = cfg.replace(train=_train_options(args))
     r = compare(
         cfg,
         args.out,
@@ -196,9 +201,7 @@ def run_search_compare(args) -> int:
     else:
         cfg, settings = default_config(args.dataset), {}
     ds = {"name": args.dataset, **({"root": args.root} if args.root is not None else {})}
-    cfg = cfg.replace(dataset=ds, train=device_options(args))
-    if args.threads is not None:
-        cfg = cfg.replace(train={"num_threads": args.threads})
+    cfg = cfg.replace(dataset=ds, train=_train_options(args))
     r = search_compare(
         cfg,
         args.out,
