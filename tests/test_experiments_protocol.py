@@ -50,8 +50,8 @@ def test_table3_grid_table_and_resume(tmp_path):
     )
     assert len(fake.calls) == 2 * 2 * 2
     md = (tmp_path / "table3.md").read_text()
-    # BPTT at 100%: seeds 0 and 1 give 90% and 91%.
-    assert "90.5 ± 0.7" in md
+    # BPTT at 100%: seeds 0 and 1 give 90% and 91%; 95% CI 12.706 x 0.707 / sqrt(2).
+    assert "90.5 ± 6.4" in md
     assert (tmp_path / "accuracy_vs_labels.png").stat().st_size > 0
     assert len(json.loads((tmp_path / "results.json").read_text())) == 8
     # A rerun reads finished cells instead of training them again.
@@ -104,6 +104,16 @@ def test_equal_budget_and_pathway_order(tmp_path):
     p = [row["pathways"] for row in rows]
     assert p[0] < p[1] and p[0] < p[2] < p[3]
     assert "memory pathways" in (tmp_path / "ablation.md").read_text()
+
+
+def test_ablation_reports_seeds_and_interval(tmp_path):
+    base = default_config("gestures")
+    r = ablation(base, tmp_path, seeds=2, progress=False, train_fn=FakeTrainer(), data=_data())
+    row = r["rows"][0]
+    assert row["accuracy_per_seed"] == pytest.approx([90.0, 91.0])  # seeds 0 and 1
+    md = (tmp_path / "ablation.md").read_text()
+    assert "| 90.5 ± 6.4 (n=2) |" in md  # mean ± 95% CI half-width (t, 1 dof)
+    assert "95% confidence interval" in md
 
 
 def test_cli_rejects_bad_fractions_and_methods(tmp_path, capsys):

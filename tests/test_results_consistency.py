@@ -123,10 +123,17 @@ def test_stdp_page_quotes_the_gestures_runs():
         runs = [r for r in results if r["method"] == "stdp" and r["fraction"] == f]
         runs.sort(key=lambda r: r["seed"])
         cells.append(" / ".join(f"{100 * r['test_accuracy']:.1f}" for r in runs))
-    per_seed = "| STDP (seeds 0/1/2) | " + " | ".join(cells) + " |"
+    seeds = sorted({r["seed"] for r in results if r["method"] == "stdp"})
+    per_seed = f"| STDP (seeds {'/'.join(map(str, seeds))}) | " + " | ".join(cells) + " |"
     assert per_seed in stdp
     table = (RESULTS / "table3_gestures" / "table3.md").read_text()
     stdp_row = next(line for line in table.splitlines() if line.startswith("| mMND, STDP"))
     means = stdp_row.split("|")[2:6]
-    assert "| STDP mean ± std |" + "|".join(means) + "|" in stdp
+    assert "| STDP mean ± 95% CI |" + "|".join(means) + "|" in stdp
+    for method, label in (("stdp", "STDP + readout"), ("bptt", "BPTT, 10 epochs")):
+        row = next(
+            line for line in table.splitlines() if line.startswith(f"| mMND, {method.upper()}")
+        )
+        line = next(x for x in stdp.splitlines() if x.startswith(f"| {label}"))
+        assert line.split("|")[2:6] == row.split("|")[2:6], (line, row)
     assert "17.6 points" not in stdp.replace("+17.6 points from STDP learning", "")

@@ -63,7 +63,7 @@ def register(sub) -> None:
     s = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True)
     t = s.add_parser(
         "table3",
-        help="accuracy against the labelled fraction, STDP and BPTT, mean +- std over seeds",
+        help="accuracy against the labelled fraction, STDP and BPTT, mean and 95%% CI over seeds",
         description="Train every (method, label fraction, seed) cell; write table3.md laid "
         "out like the paper's Table 3 (its numbers beside ours for DVS128 Gesture and "
         "N-Caltech101), results.json and a plot. Finished cells are reused on a rerun.",

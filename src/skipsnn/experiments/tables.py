@@ -35,7 +35,8 @@ def ci95(values: Iterable[float]) -> tuple[float, float, int]:
 
 
 def aggregate(results: Iterable[Mapping]) -> dict[tuple[str, float], dict]:
-    """Group results by (method, fraction): accuracy in percent, mean +- std over seeds.
+    """Group results by (method, fraction): accuracy in percent over seeds, its mean, sample
+    std and the half-width of the mean's 95% confidence interval (``ci95``, nan for one seed).
 
     Each result has ``method``, ``fraction``, ``seed``, ``test_accuracy`` (0..1) and
     ``params``. Failed runs (``test_accuracy`` None) are counted but not averaged.
@@ -50,6 +51,7 @@ def aggregate(results: Iterable[Mapping]) -> dict[tuple[str, float], dict]:
         out[key] = {
             "mean": mean,
             "std": std,
+            "ci95": ci95(accs)[1],
             "n": n,
             "failed": len(rs) - n,
             "params": max((r.get("params") or 0) for r in rs),
@@ -60,16 +62,22 @@ def aggregate(results: Iterable[Mapping]) -> dict[tuple[str, float], dict]:
 def _cell(stats: dict | None, paper: float | None) -> str:
     if stats is None or stats["n"] == 0:
         measured = "—"
+    elif stats["n"] == 1:  # no interval from one seed
+        measured = f"{stats['mean']:.1f}"
     else:
-        measured = f"{stats['mean']:.1f} ± {stats['std']:.1f}"
+        measured = f"{stats['mean']:.1f} ± {stats['ci95']:.1f}"
     return f"{measured} ({paper:.1f})" if paper is not None else measured
+
+
+def _has_paper(dataset: str, methods, fractions) -> bool:
+    return any(published(dataset, m, f) is not None for m in methods for f in fractions)
 
 
 def table3_markdown(dataset: str, results: Iterable[Mapping], fractions: Iterable[float]) -> str:
     """Markdown table: one row per method, one column per label fraction, then params.
 
-    Cells read ``measured mean ± std (paper)``; the paper's number appears only for the
-    paper's own datasets.
+    Cells read ``mean ± half-width of its 95% CI over seeds (paper)``; the paper's number
+    appears only for the paper's own datasets.
     """
     agg = aggregate(results)
     fractions = [round(float(f), 3) for f in fractions]
@@ -82,4 +90,13 @@ def table3_markdown(dataset: str, results: Iterable[Mapping], fractions: Iterabl
         pp = published_params_m(dataset, m)
         ptxt = f"{params / 1e6:.3g}M" + (f" ({pp}M)" if pp is not None else "")
         lines.append(f"| {METHOD_LABEL.get(m, m)} | " + " | ".join(cells) + f" | {ptxt} |")
+    seeds = sorted({s["n"] for s in agg.values()})
+    lines += [
+        "",
+        "Test accuracy (%): mean ± half-width of its 95% confidence interval (Student t) over "
+        + "/".join(map(str, seeds))
+        + " seeds"
+        + ("; the paper's number in brackets" if _has_paper(dataset, methods, fractions) else "")
+        + ".",
+    ]
     return "\n".join(lines) + "\n"
