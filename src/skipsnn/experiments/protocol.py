@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -23,7 +24,7 @@ from ..errors import ConfigError
 from ..network import count_params
 from ..theory.pathways import count_pathways
 from .paper import DEFAULT_FRACTIONS
-from .tables import aggregate, mean_std, table3_markdown
+from .tables import aggregate, half_ci95, mean_std, table3_markdown
 
 TrainFn = Callable[..., dict]
 
@@ -110,6 +111,11 @@ def table3(
     return {"table": md, "results": results}
 
 
+def _no_nan(half: float) -> float:
+    """An error bar's half-width: none (0) where one seed gives no interval (nan)."""
+    return 0.0 if math.isnan(half) else half
+
+
 def plot_accuracy_vs_fraction(dataset: str, results: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -124,7 +130,7 @@ def plot_accuracy_vs_fraction(dataset: str, results: list[dict], path: Path) -> 
     for i, m in enumerate(sorted({m for m, _ in agg})):
         fs = sorted(f for mm, f in agg if mm == m)
         mean = [agg[(m, f)]["mean"] for f in fs]
-        ci = [0.0 if n != n else n for n in (agg[(m, f)]["ci95"] for f in fs)]  # 1 seed: no bar
+        ci = [_no_nan(agg[(m, f)]["ci95"]) for f in fs]
         ax.errorbar(
             [100 * f for f in fs],
             mean,
@@ -280,20 +286,13 @@ def ablation_markdown(dataset: str, rows: list[dict]) -> str:
         elif r["seeds"] == 1:  # no interval from one seed
             acc = f"{r['accuracy_mean']:.1f} (n=1)"
         else:
-            acc = f"{r['accuracy_mean']:.1f} ± {_half_ci95(r):.1f} (n={r['seeds']})"
+            half = half_ci95(r["accuracy_std"], r["seeds"])
+            acc = f"{r['accuracy_mean']:.1f} ± {half:.1f} (n={r['seeds']})"
         lines.append(
             f"| {r['variant']} | {r['n_dynamic']} | {skips} | {r['params']:,} | {r['pathways']} | {acc} |"
         )
     lines += ["", "Test accuracy: mean ± half-width of its 95% confidence interval (Student t)."]
     return "\n".join(lines) + "\n"
-
-
-def _half_ci95(row: dict) -> float:
-    """95% CI half-width of an ablation row's mean, from its sample std and seed count."""
-    from scipy.stats import t as student_t
-
-    n = row["seeds"]
-    return float(student_t.ppf(0.975, n - 1) * row["accuracy_std"] / n**0.5) if n > 1 else 0.0
 
 
 def plot_ablation(rows: list[dict], path: Path) -> None:
@@ -308,7 +307,7 @@ def plot_ablation(rows: list[dict], path: Path) -> None:
             ax.errorbar(
                 r["pathways"],
                 r["accuracy_mean"],
-                yerr=_half_ci95(r),
+                yerr=_no_nan(half_ci95(r["accuracy_std"], r["seeds"])),
                 marker="o",
                 capsize=3,
                 color=f"C{i}",

@@ -20,18 +20,24 @@ def mean_std(values: Iterable[float]) -> tuple[float, float, int]:
     return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0, int(v.size)
 
 
-def ci95(values: Iterable[float]) -> tuple[float, float, int]:
-    """Mean, half-width of its 95% confidence interval (Student t, n - 1 degrees of
-    freedom; nan for fewer than 2 values) and count."""
+def half_ci95(std: float, n: int) -> float:
+    """Half-width of the 95% confidence interval of a mean of ``n`` values with sample
+    standard deviation ``std`` (Student t, n - 1 degrees of freedom; nan for n < 2)."""
     from scipy.stats import t as student_t
 
+    if n < 2:
+        return float("nan")
+    return float(student_t.ppf(0.975, n - 1) * std / np.sqrt(n))
+
+
+def ci95(values: Iterable[float]) -> tuple[float, float, int]:
+    """Mean, half-width of its 95% confidence interval (`half_ci95`) and count."""
     v = np.asarray(list(values), dtype=float)
     if v.size == 0:
         return float("nan"), float("nan"), 0
     if v.size == 1:
         return float(v[0]), float("nan"), 1
-    half = student_t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
-    return float(v.mean()), float(half), int(v.size)
+    return float(v.mean()), half_ci95(float(v.std(ddof=1)), int(v.size)), int(v.size)
 
 
 def aggregate(results: Iterable[Mapping]) -> dict[tuple[str, float], dict]:
