@@ -23,7 +23,13 @@ options:
 * ``a+b``: two variants at once, e.g. ``classic-prior+trust-region``;
 * ``input-warp``: a learned Kumaraswamy CDF warp of every input (BoTorch's ``Warp``);
 * ``fully-bayesian``: BoTorch's `FullyBayesianSingleTaskGP` (NUTS; needs the optional
-  ``numpyro`` and ``jax``, not dependencies of skipsnn), 64 warmup steps, 32 samples.
+  ``numpyro`` and ``jax``, not dependencies of skipsnn), 64 warmup steps, 32 samples;
+* ``mcmc``: log EI averaged over GP hyperparameters sampled from their posterior, the
+  default model otherwise (Snoek et al. 2012's integrated acquisition; the samples come
+  from ``emcee``'s ensemble sampler, an optional package, 16 walkers x 150 steps started
+  around the MAP fit, the last position of each walker kept);
+* ``saas-ensemble``: BoTorch's `EnsembleMapSaasSingleTaskGP`, MAP fits under four
+  SAAS shrinkage levels averaged (BoTorch's cheap stand-in for the fully Bayesian GP).
 
     .venv/bin/python benchmarks/bo_variants.py --variants default matern thompson \
         --out benchmarks/results/bo_variants.json
@@ -60,6 +66,8 @@ VARIANTS = (
     "inferred-noise",
     "input-warp",
     "trust-region",
+    "mcmc",
+    "saas-ensemble",
 )
 ORIGINAL = dict(
     standardize=acquisition.standardize,
@@ -177,6 +185,99 @@ def fully_bayesian_gp(x, y, seed=0, noise=None):
     return model
 
 
+def _ensemble_class():
+    from botorch.models import SingleTaskGP
+    from botorch.posteriors.fully_bayesian import MCMC_DIM, GaussianMixturePosterior
+
+    class EnsembleGP(SingleTaskGP):
+        """A batch of GPs, one per hyperparameter sample, whose acquisition is averaged."""
+
+        _is_ensemble = True
+        _supports_batched_models = False
+
+        def posterior(self, X, *args, **kwargs):
+            post = super().posterior(X.unsqueeze(MCMC_DIM), *args, **kwargs)
+            return GaussianMixturePosterior(distribution=post.distribution)
+
+    return EnsembleGP
+
+
+def _log_posterior(theta, x, y, noise, loc, scale):
+    """Log posterior of the default GP at ``theta [W, d + 1]``: log lengthscales, mean."""
+    import math
+
+    th = torch.as_tensor(theta, dtype=torch.double)
+    scaled = x.unsqueeze(0) / th[:, :-1].exp().unsqueeze(1)
+    k = torch.exp(-0.5 * torch.cdist(scaled, scaled).pow(2))  # gpytorch's RBF kernel
+    chol, info = torch.linalg.cholesky_ex(k + noise * torch.eye(len(y), dtype=torch.double))
+    r = (y.unsqueeze(0) - th[:, -1:]).unsqueeze(-1)
+    fit = -0.5 * (r * torch.cholesky_solve(r, chol)).sum((-1, -2))
+    logdet = chol.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+    # the lengthscale prior is log-normal: normal in the sampled log lengthscale
+    prior = (-0.5 * ((th[:, :-1] - loc) / scale) ** 2).sum(-1)
+    out = fit - logdet + prior  # the constant mean: flat prior, as in the MAP fit
+    out[(info != 0) | ~torch.isfinite(out)] = -math.inf
+    return out.numpy()
+
+
+def mcmc_gp(x, y, seed=0, noise=None, walkers=16, steps=150):
+    import emcee
+
+    m0 = ORIGINAL["fit_gp"](x, y, seed, noise)
+    prior = m0.covar_module.lengthscale_prior
+    d = x.shape[-1]
+    start = np.concatenate(
+        [
+            m0.covar_module.lengthscale.detach().log().reshape(-1).numpy(),
+            [float(m0.mean_module.constant.detach())],
+        ]
+    )
+    nz = max(float(noise), 1.0001e-4)
+    xd, yd = x.double(), y.double()
+    sampler = emcee.EnsembleSampler(
+        walkers,
+        d + 1,
+        _log_posterior,
+        vectorize=True,
+        args=(xd, yd, nz, float(prior.loc), float(prior.scale)),
+    )
+    sampler.random_state = np.random.RandomState(seed).get_state()
+    p0 = start + 0.3 * np.random.default_rng(seed).standard_normal((walkers, d + 1))
+    sampler.run_mcmc(p0, steps, progress=False)
+    theta = torch.as_tensor(sampler.get_last_sample().coords)
+    from gpytorch.kernels import RBFKernel
+    from gpytorch.means import ConstantMean
+
+    batch = torch.Size([walkers])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = _ensemble_class()(
+            xd.repeat(walkers, 1, 1),
+            yd.reshape(-1, 1).repeat(walkers, 1, 1),
+            covar_module=RBFKernel(ard_num_dims=d, batch_shape=batch),
+            mean_module=ConstantMean(batch_shape=batch),
+            outcome_transform=None,
+        )
+        model.covar_module.lengthscale = theta[:, :-1].exp().unsqueeze(1)
+        model.mean_module.constant = theta[:, -1]
+        model.likelihood.noise = nz
+    model.eval()
+    return model
+
+
+def saas_ensemble_gp(x, y, seed=0, noise=None):
+    from botorch.models.map_saas import EnsembleMapSaasSingleTaskGP
+
+    torch.manual_seed(seed)
+    yvar = torch.full((len(y), 1), max(float(noise), 1.0001e-4), dtype=torch.double)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = EnsembleMapSaasSingleTaskGP(
+            x.double(), y.double().reshape(-1, 1), train_Yvar=yvar, outcome_transform=None
+        )
+        return _fit(model, None)
+
+
 def other_acquisition(kind: str):
     """A stand-in for LogExpectedImprovement: one acquisition object per fitted model."""
     made: dict = {}
@@ -230,6 +331,9 @@ def _use_one(variant: str) -> dict:
         acquisition.fit_gp = warped_gp
     elif variant == "fully-bayesian":
         acquisition.fit_gp = fully_bayesian_gp
+        acquisition.believer = lambda model, x: model  # one point per proposal: no fantasies
+    elif variant in ("mcmc", "saas-ensemble"):
+        acquisition.fit_gp = mcmc_gp if variant == "mcmc" else saas_ensemble_gp
         acquisition.believer = lambda model, x: model  # one point per proposal: no fantasies
     elif variant in ("thompson", "gibbon"):
         acquisition.LogExpectedImprovement = other_acquisition(variant)
@@ -301,9 +405,9 @@ def proposal_overhead(variant: str, n_obs: int = 100, repeats: int = 3) -> dict:
 
 
 def _optional_versions() -> dict:
-    """Versions of the optional packages the fully Bayesian variant needs, where present."""
+    """Versions of the optional packages the sampling variants need, where present."""
     out = {}
-    for name in ("jax", "numpyro"):
+    for name in ("jax", "numpyro", "emcee"):
         try:
             out[name] = __import__(name).__version__
         except ImportError:

@@ -222,3 +222,30 @@ def test_prior_observations_inform_the_gp_but_are_not_trials():
     assert len(r.trials) == 3 and len(seen) == 3
     assert 0 not in seen  # the known point is not evaluated again
     assert r.best_value == min((i - 3) ** 2 for i in seen)  # the prior is not a result
+
+
+def test_an_ensemble_surrogate_plugs_into_the_proposal(monkeypatch):
+    # benchmarks/bo_variants.py swaps in ensembles of GPs (one per hyperparameter sample),
+    # which hold a copy of the data per member: proposals must read the data back once.
+    import warnings
+
+    from botorch.models.map_saas import EnsembleMapSaasSingleTaskGP
+
+    from skipsnn.search import acquisition
+
+    def ensemble(x, y, seed=0, noise=None):
+        torch.manual_seed(seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = EnsembleMapSaasSingleTaskGP(
+                x.double(), y.double().reshape(-1, 1), num_taus=3, outcome_transform=None
+            )
+        return model.eval()  # the prior's hyperparameters are enough here
+
+    monkeypatch.setattr(acquisition, "fit_gp", ensemble)
+    monkeypatch.setattr(acquisition, "believer", lambda model, x: model)
+    space = mixed_space(feasible=lambda p: p["x"] + 0.1 * p["k"] <= 0.0)
+    pts = space.sample_feasible(np.random.default_rng(1), 6)
+    (point,) = propose(space, pts, [quadratic(p) for p in pts], [], 1, seed=2, **FAST)
+    assert space.is_feasible(point)
+    assert point not in pts

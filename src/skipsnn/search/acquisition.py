@@ -269,6 +269,12 @@ def _box_weights(model: SingleTaskGP, dims: list[int]) -> torch.Tensor:
     return ls / ls.log().mean().exp()
 
 
+def _data(model: SingleTaskGP) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's observations ``x [n, d]``, ``y [n]`` (an ensemble keeps a copy per member)."""
+    x, y = model.train_inputs[0], model.train_targets
+    return (x[(0,) * (x.dim() - 2)], y[(0,) * (y.dim() - 1)]) if x.dim() > 2 else (x, y)
+
+
 def feasible_unevaluated(space: Space, taken: set) -> list[Params]:
     """The discrete candidate set: feasible points of the space not in ``taken``."""
     return [
@@ -302,7 +308,7 @@ def _best_continuous(
     # Local candidates too: small Gaussian moves around the best observed points (in the
     # box), so the ascent also starts inside the incumbent's basin (global Sobol points
     # rarely do in 6-D).
-    x_obs, y_obs = model.train_inputs[0], model.train_targets
+    x_obs, y_obs = _data(model)
     inside = ((x_obs >= lb) & (x_obs <= ub)).all(dim=1)
     if region is not None:
         inside &= ~region.excluded(x_obs)

@@ -1,0 +1,94 @@
+"""docs/search.md quotes the Hartmann-6 variant runs as the committed JSON records them.
+
+Each row of the variant tables is checked against `benchmarks/results/bo_variants_*.json`:
+the within-1% count is recomputed from the per-seed best values, and the seeds missed and
+the proposal times must be the ones the docs print.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from skipsnn.search.testfunctions import TestFunction
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DOC = (ROOT / "docs" / "search.md").read_text()
+
+# (JSON file, variant, the start of the docs row that reports it)
+COUNT_ROWS = [
+    ("bo_variants_2026-12-02.json", "thompson", "| pathwise Thompson sampling"),
+    ("bo_variants_2026-12-02.json", "gibbon", "| GIBBON"),
+    ("bo_variants_priors_2026-12-02.json", "classic-prior", "| classic GP prior |"),
+    ("bo_variants_priors_2026-12-02.json", "inferred-noise", "| noise fitted |"),
+    ("bo_variants_priors_2026-12-02.json", "input-warp", "| Kumaraswamy input warp |"),
+    (
+        "bo_variants_classic_tr_2026-12-02.json",
+        "classic-prior+trust-region",
+        "| classic GP prior + trust region |",
+    ),
+    ("bo_variants_mcmc_2026-12-02.json", "mcmc", "| log EI averaged over 16 posterior samples"),
+    ("bo_variants_saas_ensemble_2026-12-02.json", "saas-ensemble", "| BoTorch's `EnsembleMapSaas"),
+]
+TIME_ROWS = [
+    ("bo_variants_overhead_2026-12-02.json", "default", "| default (log EI, MAP GP) |"),
+    ("bo_variants_overhead_2026-12-02.json", "fully-bayesian", "| fully Bayesian GP"),
+    ("bo_variants_overhead_round6_2026-12-02.json", "default", "| default (same run) |"),
+    ("bo_variants_overhead_round6_2026-12-02.json", "mcmc", "| log EI averaged over 16"),
+    (
+        "bo_variants_overhead_round6_2026-12-02.json",
+        "saas-ensemble",
+        "| BoTorch's `EnsembleMapSaas",
+    ),
+]
+
+
+def _row(name: str, variant: str) -> dict:
+    rows = [r for r in json.loads((RESULTS / name).read_text())["rows"] if r["variant"] == variant]
+    assert len(rows) == 1, (name, variant)
+    return rows[0]
+
+
+def _doc_line(start: str) -> str:
+    lines = [line for line in DOC.splitlines() if line.strip().startswith(start)]
+    assert len(lines) == 1, f"expected one docs row starting {start!r}, found {len(lines)}"
+    return lines[0]
+
+
+def _missed(row: dict) -> list[int]:
+    f = TestFunction("hartmann6")
+    target = f.optimum + 0.01 * f.value_range()
+    return [s["seed"] for s in row["per_seed"] if s["best"] > target]
+
+
+@pytest.mark.parametrize(("name", "variant", "start"), COUNT_ROWS)
+def test_variant_counts_in_the_docs_match_the_json(name, variant, start):
+    row = _row(name, variant)
+    seeds = [s["seed"] for s in row["per_seed"]]
+    missed = _missed(row)
+    hit = [s for s in seeds if s not in missed]
+    assert row["within_1pct"] == len(hit)  # the script's count is the best values'
+    cells = [c.strip() for c in _doc_line(start).split("|")]
+    assert cells[2] == f"{len(hit)}/{len(seeds)}"
+    if start.startswith(("| pathwise", "| GIBBON")):
+        return  # that table has no column of seeds missed
+    assert cells[3] in (", ".join(map(str, missed)), "all but " + ", ".join(map(str, hit)))
+
+
+@pytest.mark.parametrize(("name", "variant", "start"), TIME_ROWS)
+def test_variant_proposal_times_in_the_docs_match_the_json(name, variant, start):
+    seconds = _row(name, variant)["seconds"]
+    assert f"| {seconds:.2f} s |" in _doc_line(start)
+
+
+def test_held_out_seeds_are_quoted_as_run():
+    default = _row("bo_variants_heldout_default_2026-12-02.json", "default")
+    classic = _row("bo_variants_heldout_classic_2026-12-02.json", "classic-prior")
+    assert [s["seed"] for s in default["per_seed"]] == list(range(10, 20))
+    assert _missed(default) == _missed(classic)
+    k = default["within_1pct"]
+    assert classic["within_1pct"] == k
+    assert f"Both {k}/10, missing the same seeds ({', '.join(map(str, _missed(default)))})" in DOC
