@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -84,6 +85,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    p.add_argument("--out", type=Path, help="also write the timings and ratios to this JSON")
     args = p.parse_args()
     base = Config.load(args.config).replace(train={"epochs": args.epochs, "device": "cpu"})
     data = load_data(base, None, False)
@@ -93,6 +95,8 @@ def main() -> None:
     times: dict[tuple[bool, int], list[tuple[float, float]]] = {}
     weights: dict[tuple[bool, int], dict] = {}
     losses: dict[tuple[bool, int], float] = {}
+    per_run: dict[tuple[bool, int], list[float]] = {}  # median wall s/epoch of each run
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.repeats):
             for threads in args.threads:
@@ -102,6 +106,9 @@ def main() -> None:
                     m = run_training(cfg, out, progress=False, data=data)
                     losses[det, threads] = m["train_loss"]
                     times.setdefault((det, threads), []).extend(epoch_times(out))
+                    per_run.setdefault((det, threads), []).append(
+                        statistics.median(r[0] for r in epoch_times(out))
+                    )
                     state = torch.load(out / "checkpoint.pt", weights_only=False)
                     weights[det, threads] = state["model"]
     print(f"load average after: {os.getloadavg()}")
@@ -112,6 +119,31 @@ def main() -> None:
         cpu = statistics.median(r[1] for r in rows)
         name = "deterministic" if det else "default"
         print(f"| {name} | {threads} | {len(rows)} | {wall:.2f} | {cpu:.2f} |")
+    # the cost, paired per repeat (the two settings ran back to back at each thread count)
+    ratios = {
+        threads: [
+            d / f for f, d in zip(per_run[False, threads], per_run[True, threads], strict=True)
+        ]
+        for threads in args.threads
+    }
+    for threads, r in ratios.items():
+        print(
+            f"{threads} thread(s): deterministic / default wall time per epoch "
+            f"{statistics.mean(r):.2f} (repeats {', '.join(f'{v:.2f}' for v in r)})"
+        )
+    if args.out:
+        doc = {
+            "command": "benchmarks/bench_determinism.py " + " ".join(sys.argv[1:]),
+            "serial_share_one_thread": share,
+            "load_before": load_before,
+            "load_after": os.getloadavg(),
+            "torch": torch.__version__,
+            "wall_seconds_per_epoch_per_run": {
+                f"{'deterministic' if d else 'default'}_{t}": v for (d, t), v in per_run.items()
+            },
+            "deterministic_over_default": {str(t): r for t, r in ratios.items()},
+        }
+        args.out.write_text(json.dumps(doc, indent=1))
     if len(args.threads) > 1:
         t0, t1 = args.threads[:2]
         for det in (False, True):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import time
 from pathlib import Path
 
 import torch
+from bench_speed import _environment  # a script beside this one
 
 BIN = Path(sys.executable).parent
 VARIANTS = {
@@ -121,12 +121,7 @@ def main() -> None:
         "base": base_name,
         "epochs": args.epochs,
         "repeats": args.repeats,
-        "environment": {
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-            "cpu": platform.processor() or platform.machine(),
-            "cores": os.cpu_count(),
-        },
+        "environment": _environment(torch.get_num_threads()),  # the CPU's model name too
         "summary": summary,
         "runs": rows,
     }

@@ -28,6 +28,8 @@ options:
   default model otherwise (Snoek et al. 2012's integrated acquisition; the samples come
   from ``emcee``'s ensemble sampler, an optional package, 16 walkers x 150 steps started
   around the MAP fit, the last position of each walker kept);
+* ``jes``: joint entropy search (BoTorch's ``qJointEntropySearch``, lower bound, over 16
+  optima sampled by ``get_optimal_samples``) instead of EI;
 * ``saas-ensemble``: BoTorch's `EnsembleMapSaasSingleTaskGP`, MAP fits under four
   SAAS shrinkage levels averaged (BoTorch's cheap stand-in for the fully Bayesian GP).
 
@@ -68,6 +70,7 @@ VARIANTS = (
     "trust-region",
     "mcmc",
     "saas-ensemble",
+    "jes",
 )
 ORIGINAL = dict(
     standardize=acquisition.standardize,
@@ -287,7 +290,18 @@ def other_acquisition(kind: str):
             return made[id(model)]
         from torch.quasirandom import SobolEngine
 
-        if kind == "thompson":
+        if kind == "jes":
+            from botorch.acquisition.joint_entropy_search import qJointEntropySearch
+            from botorch.acquisition.objective import ScalarizedPosteriorTransform
+            from botorch.acquisition.utils import get_optimal_samples
+
+            d = model.train_inputs[0].shape[-1]
+            neg = ScalarizedPosteriorTransform(weights=torch.tensor([-1.0], dtype=torch.double))
+            bounds = torch.stack([torch.zeros(d), torch.ones(d)]).double()
+            torch.manual_seed(len(model.train_targets))
+            xs, fs = get_optimal_samples(model, bounds, num_optima=16, posterior_transform=neg)
+            acq = qJointEntropySearch(model, xs, fs, posterior_transform=neg)
+        elif kind == "thompson":
             from botorch.acquisition.objective import GenericMCObjective
             from botorch.acquisition.thompson_sampling import PathwiseThompsonSampling
 
@@ -335,7 +349,7 @@ def _use_one(variant: str) -> dict:
     elif variant in ("mcmc", "saas-ensemble"):
         acquisition.fit_gp = mcmc_gp if variant == "mcmc" else saas_ensemble_gp
         acquisition.believer = lambda model, x: model  # one point per proposal: no fantasies
-    elif variant in ("thompson", "gibbon"):
+    elif variant in ("thompson", "gibbon", "jes"):
         acquisition.LogExpectedImprovement = other_acquisition(variant)
     return {
         "initial-3": {"n_initial": 3},

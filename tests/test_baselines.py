@@ -1,5 +1,6 @@
 """Baselines (raw-event readout, conv-GRU) and the paired comparison grid, on tiny data."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -107,3 +108,14 @@ def test_compare_grid_resumes(tmp_path, data):
         progress=False,
     )
     assert calls == []  # finished cells are read back
+
+
+def test_a_runs_epochs_are_the_ones_its_method_trains():
+    from skipsnn.experiments.compare import trained_epochs
+
+    cfg = default_config("gestures")  # train.epochs 10, stdp.epochs 3
+    assert trained_epochs(cfg) == cfg.train.epochs == 10
+    stdp = cfg.replace(train={"method": "stdp"})
+    assert trained_epochs(stdp) == 3  # STDP's layer-wise epochs, not the unused 10
+    unset = dataclasses.replace(stdp, stdp={})  # (Config.replace merges sections)
+    assert trained_epochs(unset) == 10  # unset: train.epochs, as STDP does

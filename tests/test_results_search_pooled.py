@@ -75,6 +75,14 @@ def test_bonferroni_intervals_are_quoted_as_computed(n_folders, random_text, joi
         assert text in README
 
 
+def test_the_second_look_is_counted_as_quoted():
+    # seeds 10-14 were added after the 10-seed result: eight comparisons instead of four
+    d = _paired(_pooled(FOLDERS)["runs"], "random", "best_val_loss")
+    half = stats.t.ppf(1 - 0.05 / 16, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    assert half >= d.mean()  # the interval reaches 0, as the README says
+    assert f"comparisons (eight, 99.375%) gives ± {half:.3f}, which reaches 0" in README
+
+
 def test_fifteen_seed_choices_and_rank_correlation_are_quoted_as_computed():
     runs = _pooled(FOLDERS)["runs"]
     skip = sum(r["architecture"]["n_skip"] >= 1 for r in runs)

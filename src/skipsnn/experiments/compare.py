@@ -115,6 +115,18 @@ def variant_cfg(base: Config, v: Variant, fraction: float, seed: int, budget=Non
     return cfg.replace(train=tr)
 
 
+def trained_epochs(cfg: Config) -> int:
+    """The epochs a run trains its network: STDP's per-layer epochs, else ``train.epochs``.
+
+    (STDP's readout is a logistic regression: ``train.epochs`` means nothing to it.)
+    """
+    if cfg.train.method == "stdp":
+        from ..train.stdp_options import stdp_options
+
+        return stdp_options(cfg.stdp, len(cfg.network.layers)).epochs or cfg.train.epochs
+    return cfg.train.epochs
+
+
 def _baseline_cell(v: Variant, cfg: Config, run_dir: Path, data) -> dict[str, Any]:
     from .baselines import raw_readout, train_conv_gru
 
@@ -181,7 +193,7 @@ def compare(
                 "test_accuracy": r.get("test_accuracy"),
                 "val_accuracy": r.get("val_accuracy"),
                 "params": r.get("params"),
-                "epochs": run_cfg.train.epochs if v.kind != "raw" else None,
+                "epochs": trained_epochs(run_cfg) if v.kind != "raw" else None,
                 "method": run_cfg.train.method if v.kind == "mmnd" else v.kind,
                 **({"error": r["error"]} if "error" in r else {}),
             }
