@@ -93,3 +93,18 @@ def test_fifteen_seed_choices_and_rank_correlation_are_quoted_as_computed():
         in README
     )
     assert f"(Spearman {rho.statistic:.2f}, p = {rho.pvalue:.3f})" in README
+
+
+def test_the_declared_confirmation_is_reported_as_it_came_out():
+    # seeds 15-19 alone, declared before running: confirmed only if the paired 95%
+    # interval of random's minus dual's best validation loss excludes 0 with dual lower
+    part = json.loads((RESULTS / "search_rhythms_16_s15" / "results.json").read_text())
+    runs = part["runs"]
+    assert sorted({r["seed"] for r in runs}) == list(range(15, 20))
+    assert {r["commit"] for r in runs} == {_pooled(FOLDERS)["runs"][0]["commit"]}
+    d = _paired(runs, "random", "best_val_loss")
+    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+    confirmed = d.mean() - half > 0
+    assert f"{d.mean():.3f} ± {half:.3f} above dual's over seeds 15-19" in README
+    assert f"(higher\n  on {int((d > 0).sum())} of 5)" in README
+    assert ("**not confirmed**" in README) == (not confirmed)
