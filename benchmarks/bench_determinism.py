@@ -105,9 +105,10 @@ def main() -> None:
                     out = Path(tmp) / f"r{rep}_t{threads}_d{int(det)}"
                     m = run_training(cfg, out, progress=False, data=data)
                     losses[det, threads] = m["train_loss"]
-                    times.setdefault((det, threads), []).extend(epoch_times(out))
+                    run_times = epoch_times(out)
+                    times.setdefault((det, threads), []).extend(run_times)
                     per_run.setdefault((det, threads), []).append(
-                        statistics.median(r[0] for r in epoch_times(out))
+                        statistics.median(r[0] for r in run_times)
                     )
                     state = torch.load(out / "checkpoint.pt", weights_only=False)
                     weights[det, threads] = state["model"]

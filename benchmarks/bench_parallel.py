@@ -26,7 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
 from bench_speed import _environment  # a script beside this one
 
 BIN = Path(sys.executable).parent
@@ -121,7 +120,7 @@ def main() -> None:
         "base": base_name,
         "epochs": args.epochs,
         "repeats": args.repeats,
-        "environment": _environment(torch.get_num_threads()),  # the CPU's model name too
+        "environment": _environment(None),  # threads: each variant's, in its rows
         "summary": summary,
         "runs": rows,
     }
