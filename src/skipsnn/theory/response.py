@@ -56,8 +56,11 @@ def _check_conductance(g: float) -> float:
 def potential_after_inputs(n: int, period: float, dv: float, p: NeuronParams) -> float:
     """``v_n = a + (v_reset - a) q^n + dV (1 - q^n) / (1 - q)``: potential after ``n`` inputs."""
     q = math.exp(-period / p.tau_m)
-    qn = q**n
-    return p.a + (p.v_reset - p.a) * qn + dv * (1.0 - qn) / (1.0 - q)
+    # (1 - q^n) / (1 - q) through expm1: accurate for T << tau_m, and exactly 1 for n = 1,
+    # so v_1 = a + (v_reset - a) q + dV rounds as the simulation's one update does (an
+    # input that lands exactly on v_th fires in both).
+    gain = math.expm1(-n * period / p.tau_m) / math.expm1(-period / p.tau_m)
+    return p.a + (p.v_reset - p.a) * q**n + dv * gain
 
 
 def response_rate(period: float, g: float, p: NeuronParams) -> float:
