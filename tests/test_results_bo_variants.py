@@ -33,6 +33,7 @@ COUNT_ROWS = [
     ("bo_variants_mcmc_2026-12-02.json", "mcmc", "| log EI averaged over 16 posterior samples"),
     ("bo_variants_saas_ensemble_2026-12-02.json", "saas-ensemble", "| BoTorch's `EnsembleMapSaas"),
     ("bo_variants_jes_screen_2026-12-02.json", "jes", "| joint entropy search"),
+    ("bo_variants_kg_screen_2026-12-02.json", "kg", "| knowledge gradient"),
 ]
 TIME_ROWS = [
     ("bo_variants_overhead_2026-12-02.json", "default", "| default (log EI, MAP GP) |"),
@@ -44,6 +45,8 @@ TIME_ROWS = [
         "saas-ensemble",
         "| BoTorch's `EnsembleMapSaas",
     ),
+    ("bo_variants_overhead_kg_2026-12-02.json", "default", "| default (same overhead run) |"),
+    ("bo_variants_overhead_kg_2026-12-02.json", "kg", "| knowledge gradient"),
 ]
 
 
