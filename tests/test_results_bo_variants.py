@@ -34,6 +34,21 @@ COUNT_ROWS = [
     ("bo_variants_saas_ensemble_2026-12-02.json", "saas-ensemble", "| BoTorch's `EnsembleMapSaas"),
     ("bo_variants_jes_screen_2026-12-02.json", "jes", "| joint entropy search"),
     ("bo_variants_kg_screen_2026-12-02.json", "kg", "| knowledge gradient"),
+    (
+        "bo_variants_classic_combos_2026-12-02.json",
+        "classic-prior+initial-3",
+        "| classic GP prior, 3 random points",
+    ),
+    (
+        "bo_variants_classic_combos_2026-12-02.json",
+        "classic-prior+initial-12",
+        "| classic GP prior, 12 random points",
+    ),
+    (
+        "bo_variants_classic_combos_2026-12-02.json",
+        "classic-prior+restarts-16",
+        "| classic GP prior, 2048 raw samples",
+    ),
 ]
 TIME_ROWS = [
     ("bo_variants_overhead_2026-12-02.json", "default", "| default (log EI, MAP GP) |"),
@@ -96,3 +111,14 @@ def test_held_out_seeds_are_quoted_as_run():
     k = default["within_1pct"]
     assert classic["within_1pct"] == k
     assert f"Both {k}/10, missing the same seeds ({', '.join(map(str, _missed(default)))})" in DOC
+
+
+def test_the_coin_arithmetic_of_the_seventh_round_is_as_quoted():
+    from scipy.stats import binom, fisher_exact
+
+    best = _row("bo_variants_classic_combos_2026-12-02.json", "classic-prior+initial-12")
+    k = best["within_1pct"]
+    p70, p80 = binom.sf(7, 10, 0.7), binom.sf(7, 10, 0.8)
+    assert f"probability {p70:.2f} for p = 0.7\n  and {p80:.2f} for p = 0.8" in DOC
+    fisher = fisher_exact([[k, 10 - k], [6, 4]]).pvalue
+    assert f"{k}/10 against the\n  default's 6/10 is not a difference (Fisher p = {fisher:.1f})" in DOC
