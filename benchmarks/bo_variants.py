@@ -11,7 +11,8 @@ options:
 * ``default``: the library as it is (RBF GP, MAP hyperparameters, log EI);
 * ``yeo-johnson``: the standardized values power-transformed (Yeo-Johnson, as HEBO does);
 * ``matern``: a Matern-5/2 kernel with the same dimension-scaled lengthscale prior;
-* ``initial-3`` / ``initial-12``: 3 or 12 random points before the GP, instead of 7;
+* ``initial-N`` (e.g. ``initial-3``, ``initial-12``): N random points before the GP,
+  instead of 7;
 * ``restarts-16``: 2048 raw samples and 16 L-BFGS-B restarts for the EI ascent;
 * ``thompson``: pathwise Thompson sampling instead of EI;
 * ``gibbon``: GIBBON (lower-bound max-value entropy search) over 2000 Sobol candidates;
@@ -387,9 +388,9 @@ def _use_one(variant: str) -> dict:
         acquisition.LogExpectedImprovement = other_acquisition(variant)
     elif variant == "kg":
         acquisition._best_continuous = kg_best_continuous
+    if variant.startswith("initial-"):
+        return {"n_initial": int(variant.split("-")[1])}
     return {
-        "initial-3": {"n_initial": 3},
-        "initial-12": {"n_initial": 12},
         "restarts-16": {"raw_samples": 2048, "num_restarts": 16},
         "inferred-noise": {"noise": None},
         "trust-region": {"trust_region": True},
@@ -397,7 +398,11 @@ def _use_one(variant: str) -> dict:
 
 
 def _variant(text: str) -> str:
-    bad = [p for p in text.split("+") if p not in VARIANTS]
+    bad = [
+        p
+        for p in text.split("+")
+        if p not in VARIANTS and not (p.startswith("initial-") and p[8:].isdigit())
+    ]
     if bad:
         raise argparse.ArgumentTypeError(f"unknown variant {bad[0]!r}; choose from {VARIANTS}")
     return text

@@ -121,4 +121,78 @@ def test_the_coin_arithmetic_of_the_seventh_round_is_as_quoted():
     p70, p80 = binom.sf(7, 10, 0.7), binom.sf(7, 10, 0.8)
     assert f"probability {p70:.2f} for p = 0.7\n  and {p80:.2f} for p = 0.8" in DOC
     fisher = fisher_exact([[k, 10 - k], [6, 4]]).pvalue
-    assert f"{k}/10 against the\n  default's 6/10 is not a difference (Fisher p = {fisher:.1f})" in DOC
+    assert (
+        f"{k}/10 against the\n  default's 6/10 is not a difference (Fisher p = {fisher:.1f})" in DOC
+    )
+
+
+def _wilson(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score 95% interval of a proportion k/n."""
+    p, d = k / n, 1 + z * z / n
+    centre, half = (p + z * z / (2 * n)) / d, z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5 / d
+    return centre - half, centre + half
+
+
+# (docs row start, JSON and variant for seeds 0-9, JSON and variant for seeds 10-19)
+INITIAL_ROWS = [
+    (
+        "| classic prior, 7 initial points",
+        ("bo_variants_priors_2026-12-02.json", "classic-prior"),
+        ("bo_variants_heldout_classic_2026-12-02.json", "classic-prior"),
+    ),
+    (
+        "| classic prior + 12 initial points |",
+        ("bo_variants_classic_combos_2026-12-02.json", "classic-prior+initial-12"),
+        ("bo_variants_classic_initial_10_2026-12-02.json", "classic-prior+initial-12"),
+    ),
+    (
+        "| classic prior + 16 initial points |",
+        ("bo_variants_classic_initial_0_2026-12-02.json", "classic-prior+initial-16"),
+        ("bo_variants_classic_initial_10_2026-12-02.json", "classic-prior+initial-16"),
+    ),
+    (
+        "| classic prior + 20 initial points |",
+        ("bo_variants_classic_initial_0_2026-12-02.json", "classic-prior+initial-20"),
+        ("bo_variants_classic_initial_10_2026-12-02.json", "classic-prior+initial-20"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("start", "first", "held_out"), INITIAL_ROWS)
+def test_initial_design_rows_match_both_seed_blocks(start, first, held_out):
+    cells = [c.strip() for c in _doc_line(start).split("|")]
+    for (name, variant), (count, missed), block in zip(
+        (first, held_out), ((2, 3), (4, 5)), (range(10), range(10, 20)), strict=True
+    ):
+        row = _row(name, variant)
+        assert [s["seed"] for s in row["per_seed"]] == list(block)
+        assert cells[count] == f"{10 - len(_missed(row))}/10"
+        assert cells[missed] == ", ".join(map(str, _missed(row)))
+
+
+def test_initial_design_totals_and_intervals_are_as_quoted():
+    from scipy.stats import fisher_exact
+
+    totals = []
+    for _, first, held_out in INITIAL_ROWS:
+        totals.append(sum(10 - len(_missed(_row(*part))) for part in (first, held_out)))
+    assert "Over seeds 0-19: {}, {}, {} and {} of 20.".format(*totals) in DOC
+    lo, hi = _wilson(totals[1], 20)
+    quoted = (
+        f"{totals[1]}/20 ({totals[1] * 5}%, Wilson\n  95% interval {lo * 100:.0f}-{hi * 100:.0f}%)"
+    )
+    assert quoted in DOC
+    p = fisher_exact([[totals[1], 20 - totals[1]], [totals[0], 20 - totals[0]]]).pvalue
+    assert f"{totals[0]}/20 is not a resolved difference\n  (Fisher p = {p:.2f})" in DOC
+
+
+def test_the_default_over_twenty_seeds_is_quoted_with_its_wilson_interval():
+    bench = json.loads((RESULTS / "bench_bo_2026-12-02.json").read_text())["rows"]
+    (first,) = [r for r in bench if r["function"] == "hartmann6" and r["strategy"] == "bo"]
+    held_out = _row("bo_variants_heldout_default_2026-12-02.json", "default")
+    k = first["within_1pct"] + held_out["within_1pct"]
+    lo, hi = _wilson(k, 20)
+    assert (
+        f"reaches the target on {k} of 20 ({k * 5}%, Wilson 95% interval {lo * 100:.0f}-{hi * 100:.0f}%)"
+        in DOC
+    )
