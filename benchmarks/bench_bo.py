@@ -13,6 +13,7 @@ of the shared machine before, during and after).
         --out benchmarks/results/bench_bo.json
     .venv/bin/python benchmarks/bench_bo.py --seeds 5 --first-seed 5   # held-out seeds 5-9
     .venv/bin/python benchmarks/bench_bo.py --trust-region   # with trust-region restarts
+    .venv/bin/python benchmarks/bench_bo.py --kernel matern-gamma   # the other GP kernel
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def run(
     budget: int,
     first_seed: int = 0,
     trust_region: bool = False,
+    kernel: str = "rbf",
 ) -> list[dict]:
     rows = []
     for name in functions:
@@ -67,6 +69,7 @@ def run(
                     seed=seed,
                     noise=NOISE,
                     trust_region=trust_region,
+                    kernel=kernel,
                 )
                 seconds.append(time.perf_counter() - t0)
                 gaps.append((r.best_value - f.optimum) / value_range)
@@ -96,13 +99,16 @@ def run(
                     median_evals_to_1pct=statistics.median(needed),
                     seconds_per_run=statistics.mean(seconds),
                     trust_region=trust_region and strategy == "bo",
+                    kernel=kernel if strategy == "bo" else None,
                     per_seed=per_seed,
                 )
             )
     return rows
 
 
-def proposal_overhead(n_obs: int = 100, repeats: int = 3, trust_region: bool = False) -> dict:
+def proposal_overhead(
+    n_obs: int = 100, repeats: int = 3, trust_region: bool = False, kernel: str = "rbf"
+) -> dict:
     """Median seconds of one proposal at ``n_obs`` random observations, as `minimize` makes it."""
     f = TestFunction("hartmann6")
     space = f.space
@@ -121,6 +127,7 @@ def proposal_overhead(n_obs: int = 100, repeats: int = 3, trust_region: bool = F
             noise=NOISE,
             trust_region=optimizer.TRUST_REGION if trust_region else None,
             n_start=space.dim + 1,  # minimize's initial design for 6 dimensions
+            kernel=kernel,
         )
         times.append(time.perf_counter() - t0)
         loads.append(os.getloadavg()[0])
@@ -144,14 +151,17 @@ def main() -> None:
         action="store_true",
         help="BO with trust-region restarts (skipsnn.search.optimizer.TRUST_REGION)",
     )
+    ap.add_argument("--kernel", default="rbf", help="the GP kernel (rbf or matern-gamma)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--out", help="also write the results (per seed too) to this JSON file")
     args = ap.parse_args()
     torch.set_num_threads(1)
     tr = args.trust_region
     load_before = os.getloadavg()
-    rows = run(args.functions, args.strategies, args.seeds, args.budget, args.first_seed, tr)
-    overhead = proposal_overhead(trust_region=tr) if args.overhead else None
+    rows = run(
+        args.functions, args.strategies, args.seeds, args.budget, args.first_seed, tr, args.kernel
+    )
+    overhead = proposal_overhead(trust_region=tr, kernel=args.kernel) if args.overhead else None
     result = {
         "command": " ".join(sys.argv),
         "rows": rows,

@@ -6,7 +6,8 @@ least 8 of seeds 0-9 (`bench_bo.py` measures the default at 6/10 and the trust r
 noise 1e-4, 40 evaluations, seeds 0-9) with one piece of the surrogate or acquisition
 swapped for a BoTorch alternative. The swaps replace functions of
 `skipsnn.search.acquisition` in this process only; they are experiments, not library
-options:
+options (each stand-in for ``fit_gp`` takes the library's ``kernel`` argument and ignores
+it; ``classic-prior`` is what the library now offers as ``kernel="matern-gamma"``):
 
 * ``default``: the library as it is (RBF GP, MAP hyperparameters, log EI);
 * ``yeo-johnson``: the standardized values power-transformed (Yeo-Johnson, as HEBO does);
@@ -95,7 +96,7 @@ def yeo_johnson(y: torch.Tensor) -> torch.Tensor:
     return torch.tensor(out.reshape(-1), dtype=y.dtype) if np.isfinite(out).all() else z
 
 
-def matern_gp(x, y, seed=0, noise=None):
+def matern_gp(x, y, seed=0, noise=None, kernel="rbf"):
     import math
 
     from botorch.fit import fit_gpytorch_mll
@@ -138,7 +139,7 @@ def _fit(model, noise):
     return model
 
 
-def classic_gp(x, y, seed=0, noise=None):
+def classic_gp(x, y, seed=0, noise=None, kernel="rbf"):
     from botorch.models import SingleTaskGP
     from gpytorch.kernels import MaternKernel, ScaleKernel
     from gpytorch.priors import GammaPrior
@@ -158,7 +159,7 @@ def classic_gp(x, y, seed=0, noise=None):
         return _fit(model, noise)
 
 
-def warped_gp(x, y, seed=0, noise=None):
+def warped_gp(x, y, seed=0, noise=None, kernel="rbf"):
     from botorch.models import SingleTaskGP
     from botorch.models.transforms.input import Warp
     from gpytorch.priors import LogNormalPrior
@@ -179,7 +180,7 @@ def warped_gp(x, y, seed=0, noise=None):
         return _fit(model, noise)
 
 
-def fully_bayesian_gp(x, y, seed=0, noise=None):
+def fully_bayesian_gp(x, y, seed=0, noise=None, kernel="rbf"):
     from botorch.fit import fit_fully_bayesian_model_nuts
     from botorch.models.fully_bayesian import FullyBayesianSingleTaskGP
 
@@ -230,7 +231,7 @@ def _log_posterior(theta, x, y, noise, loc, scale):
     return out.numpy()
 
 
-def mcmc_gp(x, y, seed=0, noise=None, walkers=16, steps=150):
+def mcmc_gp(x, y, seed=0, noise=None, kernel="rbf", walkers=16, steps=150):
     import emcee
 
     m0 = ORIGINAL["fit_gp"](x, y, seed, noise)
@@ -275,7 +276,7 @@ def mcmc_gp(x, y, seed=0, noise=None, walkers=16, steps=150):
     return model
 
 
-def saas_ensemble_gp(x, y, seed=0, noise=None):
+def saas_ensemble_gp(x, y, seed=0, noise=None, kernel="rbf"):
     from botorch.models.map_saas import EnsembleMapSaasSingleTaskGP
 
     torch.manual_seed(seed)

@@ -196,3 +196,57 @@ def test_the_default_over_twenty_seeds_is_quoted_with_its_wilson_interval():
         f"reaches the target on {k} of 20 ({k * 5}%, Wilson 95% interval {lo * 100:.0f}-{hi * 100:.0f}%)"
         in DOC
     )
+
+
+def test_the_declared_kernel_test_is_reported_as_it_came_out():
+    from scipy.stats import binomtest
+
+    variants = ("classic-prior+initial-12", "classic-prior", "default")
+    for v in variants:
+        assert [s["seed"] for s in _declared(v)["per_seed"]] == list(range(20, 60))
+    hits = {v: {s for s in range(20, 60) if s not in _missed(_declared(v))} for v in variants}
+    k, k0 = len(hits["classic-prior+initial-12"]), len(hits["default"])
+    lo, hi = _wilson(k, 40)
+    lo0, hi0 = _wilson(k0, 40)
+    assert (
+        f"reaches the target on **{k} of 40**\n  seeds ({k / 40:.0%}, Wilson 95% interval {lo * 100:.0f}-{hi * 100:.0f}%)"
+        in DOC
+    )
+    assert f"the default on **{k0} of 40** ({k0 / 40:.0%}, {lo0 * 100:.0f}-{hi0 * 100:.0f}%)" in DOC
+    only_new = len(hits["classic-prior+initial-12"] - hits["default"])
+    only_old = len(hits["default"] - hits["classic-prior+initial-12"])
+    p = binomtest(only_new, only_new + only_old, 0.5).pvalue
+    assert p < 0.05  # the docs say the primary test came out; it must have
+    assert f"Of the {only_new + only_old} discordant seeds, {only_new} go to" in DOC
+    assert f"and {only_old} to the default:\n  exact McNemar **p = {p:.3f}**" in DOC
+    assert len(hits["classic-prior"]) == k  # "also reaches 22 of 40"
+    assert (
+        len(hits["classic-prior"] - hits["default"]),
+        len(hits["default"] - hits["classic-prior"]),
+    ) == (only_new, only_old)
+    ties = len(hits["classic-prior"] - hits["classic-prior+initial-12"])
+    assert ties == len(hits["classic-prior+initial-12"] - hits["classic-prior"])
+    assert f"({ties} discordant\n  seeds each way)" in DOC
+
+
+def _declared(variant: str) -> dict:
+    name = "default" if variant == "default" else "classic"
+    return _row(f"bo_variants_declared_{name}_2026-12-02.json", variant)
+
+
+def test_the_librarys_matern_gamma_kernel_is_the_classic_prior_variant():
+    bench = json.loads((RESULTS / "bench_bo_matern_gamma_2026-12-02.json").read_text())
+    rows = {r["function"]: r for r in bench["rows"]}
+    assert all(r["kernel"] == "matern-gamma" for r in rows.values())
+    branin, hartmann = rows["branin"], rows["hartmann6"]
+    assert branin["within_1pct"] == 10 and branin["median_evals_to_1pct"] == 7.5
+    assert "Branin: 10/10 within 1% (median 7.5 evaluations)" in DOC
+    missed = [s["seed"] for s in hartmann["per_seed"] if s["evals_to_1pct"] is None]
+    assert f"Hartmann-6: {hartmann['within_1pct']}/10, missing seeds\n  0, 2, 3 and 6" in DOC
+    assert missed == [0, 2, 3, 6]
+    variant = _row("bo_variants_priors_2026-12-02.json", "classic-prior")
+    for ours, theirs in zip(hartmann["per_seed"], variant["per_seed"], strict=True):
+        assert abs(ours["best"] - theirs["best"]) < 1e-6
+        assert ours["evals_to_1pct"] == theirs["evals_to_1pct"]
+    seconds = bench["proposal_overhead_at_100_obs"]["seconds"]
+    assert f"One\n  proposal at 100 observations: {seconds:.2f} s" in DOC

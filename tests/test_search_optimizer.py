@@ -233,7 +233,7 @@ def test_an_ensemble_surrogate_plugs_into_the_proposal(monkeypatch):
 
     from skipsnn.search import acquisition
 
-    def ensemble(x, y, seed=0, noise=None):
+    def ensemble(x, y, seed=0, noise=None, kernel="rbf"):
         torch.manual_seed(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -249,3 +249,89 @@ def test_an_ensemble_surrogate_plugs_into_the_proposal(monkeypatch):
     (point,) = propose(space, pts, [quadratic(p) for p in pts], [], 1, seed=2, **FAST)
     assert space.is_feasible(point)
     assert point not in pts
+
+
+def test_the_matern_gamma_kernel_is_the_classic_prior_of_the_hartmann_runs():
+    # docs/search.md measures `classic-prior` with benchmarks/bo_variants.py; the library's
+    # kernel="matern-gamma" must be that same GP, fitted to the same hyperparameters.
+    import importlib.util
+    from pathlib import Path
+
+    from gpytorch.kernels import MaternKernel, ScaleKernel
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bo_variants.py"
+    spec = importlib.util.spec_from_file_location("bo_variants", path)
+    bo_variants = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bo_variants)
+    space = mixed_space()
+    pts = space.sample(np.random.default_rng(3), 12)
+    x, y = space.encode(pts), standardize(torch.tensor([quadratic(p) for p in pts]))
+    ours = fit_gp(x, y, seed=4, noise=1e-4, kernel="matern-gamma")
+    theirs = bo_variants.classic_gp(x, y, seed=4, noise=1e-4)
+    assert isinstance(ours.covar_module, ScaleKernel)
+    assert isinstance(ours.covar_module.base_kernel, MaternKernel)
+    assert ours.covar_module.base_kernel.nu == 2.5
+    for (name, a), (_, b) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
+        torch.testing.assert_close(a, b, msg=name)
+    default = fit_gp(x, y, seed=4, noise=1e-4)
+    assert not isinstance(default.covar_module, ScaleKernel)  # rbf stays botorch's default
+
+
+def test_fantasies_and_trust_region_boxes_keep_the_chosen_kernel():
+    from gpytorch.kernels import ScaleKernel
+
+    from skipsnn.search.acquisition import _lengthscales, believer
+
+    space = mixed_space()
+    pts = space.sample(np.random.default_rng(5), 10)
+    x, y = space.encode(pts), standardize(torch.tensor([quadratic(p) for p in pts]))
+    model = fit_gp(x, y, seed=0, noise=1e-4, kernel="matern-gamma")
+    new = space.encode(space.sample(np.random.default_rng(6), 2))
+    fantasy = believer(model, new)
+    assert isinstance(fantasy.covar_module, ScaleKernel)
+    probe = space.encode(space.sample(np.random.default_rng(7), 5))
+    with torch.no_grad():  # same hyperparameters: the old points are predicted as before
+        torch.testing.assert_close(
+            fantasy.covar_module(probe, x).to_dense(), model.covar_module(probe, x).to_dense()
+        )
+    ls = model.covar_module.base_kernel.lengthscale.detach().reshape(-1)
+    torch.testing.assert_close(_lengthscales(model, space.dim), ls.double())
+
+
+def test_minimize_and_the_mmnd_search_pass_the_kernel_to_every_fit(monkeypatch):
+    from skipsnn.config import Config
+    from skipsnn.search import acquisition, strategies
+    from skipsnn.search.mmnd import MMNDProblem
+    from skipsnn.search.settings import SearchSettings
+
+    seen = []
+    fit = acquisition.fit_gp
+
+    def recording(*args, kernel="rbf", **kwargs):
+        seen.append(kernel)
+        return fit(*args, kernel=kernel, **kwargs)
+
+    monkeypatch.setattr(acquisition, "fit_gp", recording)
+    space = mixed_space()
+    minimize(quadratic, space, budget=6, n_initial=3, seed=0, kernel="matern-gamma", **FAST)
+    assert seen and set(seen) == {"matern-gamma"}
+    with pytest.raises(ConfigError, match="GP kernel"):
+        minimize(quadratic, space, budget=6, kernel="matern")
+
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def fake_minimize(*args, **kwargs):
+        calls.append(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(strategies, "minimize", fake_minimize)
+    settings = SearchSettings.from_dict({"gp_kernel": "matern-gamma"})
+    assert SearchSettings.from_dict(settings.to_dict()) == settings  # the config round-trips
+    with pytest.raises(Stop):
+        strategies.run_strategy(MMNDProblem(Config(), settings), quadratic, "dual", 2, 2)
+    assert calls[0]["kernel"] == "matern-gamma"
+    with pytest.raises(ConfigError, match="search.gp_kernel"):
+        SearchSettings.from_dict({"gp_kernel": "matern"})

@@ -33,6 +33,7 @@ fantasy observation, the hyperparameters kept, and the next point is chosen on t
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import warnings
 from collections.abc import Callable, Sequence
@@ -44,10 +45,13 @@ from botorch.acquisition import LogExpectedImprovement
 from botorch.fit import fit_gpytorch_mll
 from botorch.generation.gen import gen_candidates_scipy
 from botorch.models import SingleTaskGP
+from gpytorch.kernels import MaternKernel, ScaleKernel
 from gpytorch.mlls import ExactMarginalLogLikelihood
+from gpytorch.priors import GammaPrior
 from torch.quasirandom import SobolEngine
 
-from ..errors import ConfigError
+from ..errors import ConfigError, check_choice
+from .settings import GP_KERNELS
 from .space import Params, Space, key
 from .trust_region import TrustRegionSettings, replay
 
@@ -55,18 +59,35 @@ LOCAL_CENTERS = 3  # best observed points that seed local candidates
 LOCAL_SCALES = (0.02, 0.1)  # their Gaussian move sizes, in unit-cube coordinates
 
 
+KERNELS = GP_KERNELS
+
+
 def fit_gp(
-    x: torch.Tensor, y: torch.Tensor, seed: int = 0, noise: float | None = None
+    x: torch.Tensor,
+    y: torch.Tensor,
+    seed: int = 0,
+    noise: float | None = None,
+    kernel: str = "rbf",
 ) -> SingleTaskGP:
     """Fit a GP to unit-cube inputs ``x [n, d]`` and standardized values ``y [n]``.
 
     ``noise`` None infers the observation noise (training runs are noisy); a number fixes
     it (in standardized units, floored at gpytorch's 1e-4), e.g. for deterministic functions.
+    ``kernel`` is ``"rbf"`` (botorch's default since 0.12: ARD RBF with a log-normal
+    lengthscale prior scaled by the dimension) or ``"matern-gamma"`` (botorch's default
+    before 0.12: ARD Matern-5/2 with a Gamma(3, 6) lengthscale prior, mode 0.33, in a
+    ScaleKernel with a Gamma(2, 0.15) outputscale prior); docs/search.md compares them.
     """
+    check_choice("GP kernel", kernel, KERNELS)
     torch.manual_seed(seed)
     with one_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = SingleTaskGP(x.double(), y.double().reshape(-1, 1), outcome_transform=None)
+        model = SingleTaskGP(
+            x.double(),
+            y.double().reshape(-1, 1),
+            covar_module=_covariance(kernel, x.shape[-1]),
+            outcome_transform=None,
+        )
         if noise is not None:
             model.likelihood.noise = max(float(noise), 1.0001e-4)
             model.likelihood.raw_noise.requires_grad_(False)
@@ -79,6 +100,16 @@ def fit_gp(
     return model
 
 
+def _covariance(kernel: str, dim: int):
+    """The covariance module of ``kernel`` (None: botorch's own default)."""
+    if kernel == "rbf":
+        return None
+    return ScaleKernel(
+        MaternKernel(nu=2.5, ard_num_dims=dim, lengthscale_prior=GammaPrior(3.0, 6.0)),
+        outputscale_prior=GammaPrior(2.0, 0.15),
+    )
+
+
 def believer(model: SingleTaskGP, x_new: torch.Tensor) -> SingleTaskGP:
     """The model with ``x_new`` added at its posterior mean, hyperparameters unchanged."""
     if x_new.numel() == 0:
@@ -89,7 +120,9 @@ def believer(model: SingleTaskGP, x_new: torch.Tensor) -> SingleTaskGP:
     y_all = torch.cat([model.train_targets.reshape(-1, 1), mean])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fantasies shift the data off zero mean / unit sd
-        fantasy = SingleTaskGP(x_all, y_all, outcome_transform=None)
+        # the model's own kernel (not botorch's default), its hyperparameters loaded below
+        covar = copy.deepcopy(model.covar_module)
+        fantasy = SingleTaskGP(x_all, y_all, covar_module=covar, outcome_transform=None)
     fantasy.load_state_dict(model.state_dict(), strict=False)
     fantasy.eval()
     return fantasy
@@ -149,6 +182,7 @@ def propose(
     noise: float | None = None,
     trust_region: TrustRegionSettings | None = None,
     n_start: int = 0,
+    kernel: str = "rbf",
 ) -> list[Params]:
     """Propose ``n`` new feasible points by gated EI with the kriging believer.
 
@@ -173,6 +207,7 @@ def propose(
             noise,
             trust_region,
             n_start,
+            kernel,
         )
 
 
@@ -200,10 +235,11 @@ def _propose(
     noise,
     tr_settings=None,
     n_start=0,
+    kernel="rbf",
 ):
     x_obs = space.encode(observed)
     raw_y = torch.tensor(list(values), dtype=torch.double)
-    model = fit_gp(x_obs, standardize(raw_y), seed, noise)
+    model = fit_gp(x_obs, standardize(raw_y), seed, noise, kernel=kernel)
     region = None
     cont = [i for i in range(space.dim) if i not in space.int_dims]
     if tr_settings is not None and cont and not space.is_discrete:
@@ -216,7 +252,7 @@ def _propose(
             # A new run after a converged one: its GP leaves out the tabu basin's points,
             # whose long lengthscales would hide every other basin.
             ref_y = raw_y[keep]
-            model = fit_gp(x_obs[keep], standardize(ref_y), seed, noise)
+            model = fit_gp(x_obs[keep], standardize(ref_y), seed, noise, kernel=kernel)
         best_f = None  # the data's best, or the run's incumbent (TuRBO):
         if tr.center is not None and tr_settings.local_best:
             best_f = _scaled(tr.best, ref_y)
@@ -255,8 +291,9 @@ class _Region:
 
 def _lengthscales(model: SingleTaskGP, dim: int) -> torch.Tensor:
     """The fitted ARD lengthscales ``[dim]`` (ones if the kernel has none per coordinate)."""
+    kernel = getattr(model.covar_module, "base_kernel", model.covar_module)  # in a ScaleKernel
     try:
-        ls = model.covar_module.lengthscale.detach().reshape(-1).double()
+        ls = kernel.lengthscale.detach().reshape(-1).double()
     except AttributeError:
         ls = torch.ones(dim, dtype=torch.double)
     return ls if ls.numel() == dim else torch.full((dim,), float(ls.mean()), dtype=torch.double)

@@ -101,6 +101,7 @@ def minimize(
     noise: float | None = None,
     prior: Sequence[tuple[Mapping[str, Any], float]] = (),
     trust_region: bool | TrustRegionSettings = False,
+    kernel: str = "rbf",
     progress: bool = False,
     executor=None,
 ) -> SearchResult:
@@ -112,9 +113,11 @@ def minimize(
     ``prior`` holds ``(params, value)`` pairs already known (e.g. from an earlier phase):
     the GP sees them, they are not proposed again, and they are not part of the result. ``strategy`` is ``"bo"`` or ``"random"``. With a
     ``journal`` path every event is logged; ``resume=True`` continues from it (the
-    records of other phases in the same journal are left alone).
+    records of other phases in the same journal are left alone). ``kernel`` picks the GP's
+    covariance (`acquisition.KERNELS`; docs/search.md compares them on Hartmann-6).
     """
     check_choice("search strategy", strategy, STRATEGIES)
+    check_choice("GP kernel", kernel, acquisition.KERNELS)
     if budget < 1:
         raise ConfigError(f"the search budget must be at least 1 evaluation, got {budget}")
     if n_initial is None:  # d + 1 random points, but leave the GP at least 2/3 of a small budget
@@ -191,6 +194,7 @@ def minimize(
                     maxiter,
                     noise,
                     tr_settings,
+                    kernel,
                 )
                 exhausted = len(new) < room
                 for params in new:
@@ -269,6 +273,7 @@ def _propose(
     maxiter: int,
     noise: float | None,
     tr_settings: TrustRegionSettings | None = None,
+    kernel: str = "rbf",
 ) -> list[Params]:
     """The next ``n`` points: random while fewer than ``n_initial`` are proposed, else BO.
 
@@ -305,4 +310,5 @@ def _propose(
         noise=noise,
         trust_region=tr_settings,
         n_start=len(done) - len(phase_done) + min(n_initial, len(phase_done)),
+        kernel=kernel,
     )

@@ -19,6 +19,7 @@ training `Config`); every key is optional::
       n_initial: null           # random points before the GP takes over (per phase)
       raw_samples: 512
       num_restarts: 8
+      gp_kernel: rbf            # or matern-gamma (docs/search.md compares them)
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError, check_keys
+from ..errors import ConfigError, check_choice, check_keys
 
+# The GP covariances `acquisition.fit_gp` offers (named here, so that reading a config
+# does not import botorch).
+GP_KERNELS = ("rbf", "matern-gamma")
 INT_RANGES = ("n_layers", "n_dynamic", "n_skip", "l_start", "l_end")
 FLOAT_RANGES = ("a", "tau_m", "r_m")
 
@@ -60,6 +64,7 @@ class SearchSettings:
     n_initial: int | None = None
     raw_samples: int = 512
     num_restarts: int = 8
+    gp_kernel: str = "rbf"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> SearchSettings:
@@ -117,6 +122,7 @@ class SearchSettings:
             v = getattr(self, name)
             if not (isinstance(v, int) and v >= 1):
                 raise ConfigError(f"search.{name} must be a positive integer, got {v!r}")
+        check_choice("search.gp_kernel", self.gp_kernel, GP_KERNELS)
 
 
 def _range(name: str, v: Any, integer: bool) -> tuple:

@@ -102,6 +102,7 @@ def run_strategy(
         raw_samples=s.raw_samples,
         num_restarts=s.num_restarts,
         n_initial=s.n_initial,
+        kernel=s.gp_kernel,
     )
     try:
         if strategy == "dual":
