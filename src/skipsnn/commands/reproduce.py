@@ -135,6 +135,13 @@ def _register_search(s) -> None:
     q.add_argument("--budget-w", type=int_in(1, 1000), default=8, help="trials of phase W (8)")
     q.add_argument("--trial-epochs", type=epochs, default=20, help="epochs per trial (20)")
     q.add_argument("--final-epochs", type=epochs, help="final run's epochs (the config's)")
+    q.add_argument(
+        "--strategies",
+        nargs="+",
+        choices=("dual", "joint", "random"),
+        default=["dual", "joint", "random"],
+        help="strategies to run, the first one the reference of the paired differences (all three)",
+    )
     q.set_defaults(handler=run_search_compare)
 
 
@@ -212,6 +219,7 @@ def run_search_compare(args) -> int:
         budget_w=args.budget_w,
         trial_epochs=args.trial_epochs,
         final_epochs=args.final_epochs,
+        strategies=list(dict.fromkeys(args.strategies)),  # each once, in the order given
         progress=not args.no_progress,
         command=shlex.join(["skipsnn", *sys.argv[1:]]),
     )
