@@ -165,3 +165,17 @@ def test_seeds_split_across_calls_make_one_table(tmp_path, toy_data, capsys, mon
         (s, k) for s in ("dual", "joint", "random") for k in (0, 1)
     )
     assert [r for r in whole["runs"] if r["seed"] == 1] == part["runs"]
+
+
+def test_strategies_can_be_chosen_and_the_first_is_the_reference(tmp_path, toy_data):
+    out, argv = _argv(tmp_path)
+    argv = [*argv, "--seeds", "1", "--strategies", "random", "dual", "random"]
+    assert main(argv) == 0
+    data = json.loads((out / "results.json").read_text())
+    assert data["settings"]["strategies"] == ["random", "dual"]  # each once, as given
+    assert sorted((r["strategy"], r["seed"]) for r in data["runs"]) == [("dual", 0), ("random", 0)]
+    rows = data["rows"]["best_val_loss"]
+    assert [(r["variant"], r["reference"]) for r in rows] == [("random", True), ("dual", False)]
+    assert "| paired difference to random (points) |" in (out / "compare.md").read_text()
+    with pytest.raises(SystemExit):
+        main([*argv, "--strategies", "bayes"])
