@@ -59,9 +59,6 @@ LOCAL_CENTERS = 3  # best observed points that seed local candidates
 LOCAL_SCALES = (0.02, 0.1)  # their Gaussian move sizes, in unit-cube coordinates
 
 
-KERNELS = GP_KERNELS
-
-
 def fit_gp(
     x: torch.Tensor,
     y: torch.Tensor,
@@ -78,7 +75,7 @@ def fit_gp(
     before 0.12: ARD Matern-5/2 with a Gamma(3, 6) lengthscale prior, mode 0.33, in a
     ScaleKernel with a Gamma(2, 0.15) outputscale prior); docs/search.md compares them.
     """
-    check_choice("GP kernel", kernel, KERNELS)
+    check_choice("GP kernel", kernel, GP_KERNELS)
     torch.manual_seed(seed)
     with one_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -30,6 +30,7 @@ from ..errors import ConfigError, check_choice
 from . import acquisition
 from .executor import make_executor
 from .journal import Journal, Trial, replay
+from .settings import GP_KERNELS
 from .space import Params, Space, key
 from .trust_region import TrustRegionSettings
 
@@ -114,10 +115,10 @@ def minimize(
     the GP sees them, they are not proposed again, and they are not part of the result. ``strategy`` is ``"bo"`` or ``"random"``. With a
     ``journal`` path every event is logged; ``resume=True`` continues from it (the
     records of other phases in the same journal are left alone). ``kernel`` picks the GP's
-    covariance (`acquisition.KERNELS`; docs/search.md compares them on Hartmann-6).
+    covariance (`settings.GP_KERNELS`; docs/search.md compares them on Hartmann-6).
     """
     check_choice("search strategy", strategy, STRATEGIES)
-    check_choice("GP kernel", kernel, acquisition.KERNELS)
+    check_choice("GP kernel", kernel, GP_KERNELS)
     if budget < 1:
         raise ConfigError(f"the search budget must be at least 1 evaluation, got {budget}")
     if n_initial is None:  # d + 1 random points, but leave the GP at least 2/3 of a small budget
