@@ -480,20 +480,13 @@ def lif_worker(args) -> dict:
 
 
 def _environment(threads: int) -> dict:
-    import torch
+    from skipsnn.train.devices import host
 
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    here = host()
     return {
-        "cpu": cpu,
+        "cpu": here["cpu"],
         "cores": os.cpu_count(),
-        "torch": torch.__version__,
+        "torch": here["torch"],
         "threads": threads,
         "python": platform.python_version(),
     }

@@ -66,6 +66,7 @@ def test_equal_budgets_paired_seeds_and_the_table_from_the_json(tmp_path, toy_da
         assert 0 <= r["test_accuracy"] <= 1 and r["params"] > 0
         assert r["final_epochs"] == 1 and r["wall_seconds"] > 0
         assert "commit" in r and "src_modified" in r
+        assert r["host"]["cpu"] and r["host"]["threads"] == 1  # --threads 1
         cell = out / "cells" / f"{r['strategy']}-s{r['seed']}"
         journal = [json.loads(x) for x in (cell / "journal.jsonl").read_text().splitlines()]
         done = [x for x in journal if x["event"] in ("finished", "failed")]

@@ -164,6 +164,7 @@ def search_compare(
 
     from ..search.settings import SearchSettings
     from ..search.strategies import STRATEGIES
+    from ..train.devices import host
     from .protocol import _load_data
 
     if seeds < 1:
@@ -213,7 +214,7 @@ def search_compare(
             r = _cell(
                 cfg, settings, strategy, seed, cell_dir, budget_v, budget_w, final_epochs, data
             )
-            r.update(source)
+            r.update(source, host=host())
             write_json(done, r)
         runs.append(r)
         if progress:

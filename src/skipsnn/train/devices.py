@@ -65,3 +65,21 @@ def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     if x.device == device:
         return x
     return x.to(device, non_blocking=device.type == "cuda" and x.is_pinned())
+
+
+def host() -> dict:
+    """What a run's floating point depends on beyond its config and seed: the CPU model,
+    the torch build and the thread count (the same seeded BPTT run on another CPU can end
+    several points of accuracy apart; docs/results/README.md, "Determinism")."""
+    import platform
+    from pathlib import Path
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "torch": torch.__version__, "threads": torch.get_num_threads()}

@@ -34,7 +34,7 @@ from ..folders import check_writable, folder_lock
 from ..network import build_network
 from . import bptt, stdp
 from . import checkpoint as ckpt
-from .devices import resolve_device
+from .devices import host, resolve_device
 from .distributed import World, init_from_env, local_device_name, spawn
 from .metrics import accuracy, confusion_matrix, direction_pairs, pair_accuracy
 from .setup import RunSetup, Trained, load_data, runtime_of, split_indices
@@ -133,6 +133,7 @@ def _run(cfg, method, out, rt, resume, evaluate_test, progress, data, stop_after
         "device": str(rt.device),
         "precision": rt.precision,
         "world_size": rt.world.size,
+        "host": host(),
     }
     if not trained.finished or not main:
         return metrics  # stopped early (or not rank 0): no test evaluation, no metrics.json
