@@ -36,7 +36,14 @@ it; ``classic-prior`` is what the library now offers as ``kernel="matern-gamma"`
   SAAS shrinkage levels averaged (BoTorch's cheap stand-in for the fully Bayesian GP);
 * ``kg``: the knowledge gradient (BoTorch's one-shot ``qKnowledgeGradient``, 32
   fantasies) instead of EI, optimized by ``optimize_acqf`` with the same raw samples and
-  restarts.
+  restarts;
+* ``tail-log``: the values warped by ``-log(max y - y + 0.001 range)`` before
+  standardizing (monotone, so the minimum is the same point);
+* ``second-basin``: every second BO step maximizes EI outside a ball of radius 0.5
+  (unit cube) around the incumbent, over the best point outside it;
+* ``two-regions-S`` (e.g. ``two-regions-0.5``): two local searches on the shared GP,
+  alternating, started from the two best initial points at least 0.3 apart, each in a
+  box of side S around its own incumbent with EI over that incumbent.
 
     .venv/bin/python benchmarks/bo_variants.py --variants default matern thompson \
         --out benchmarks/results/bo_variants.json
@@ -47,6 +54,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 import warnings
@@ -77,6 +85,8 @@ VARIANTS = (
     "saas-ensemble",
     "jes",
     "kg",
+    "tail-log",
+    "second-basin",
 )
 ORIGINAL = dict(
     standardize=acquisition.standardize,
@@ -84,6 +94,7 @@ ORIGINAL = dict(
     believer=acquisition.believer,
     LogExpectedImprovement=acquisition.LogExpectedImprovement,
     _best_continuous=acquisition._best_continuous,
+    _propose=acquisition._propose,
 )
 KG_FANTASIES = 32
 
@@ -148,9 +159,7 @@ def classic_gp(x, y, seed=0, noise=None, kernel="rbf"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         kernel = ScaleKernel(
-            MaternKernel(
-                nu=2.5, ard_num_dims=x.shape[-1], lengthscale_prior=GammaPrior(3.0, 6.0)
-            ),
+            MaternKernel(nu=2.5, ard_num_dims=x.shape[-1], lengthscale_prior=GammaPrior(3.0, 6.0)),
             outputscale_prior=GammaPrior(2.0, 0.15),
         )
         model = SingleTaskGP(
@@ -360,6 +369,85 @@ def kg_best_continuous(space, model, seed, raw_samples, num_restarts, maxiter, r
     return space.decode(space.snap(x.detach().reshape(-1, space.dim)))[0]
 
 
+def tail_log(y: torch.Tensor) -> torch.Tensor:
+    """``-log(max y - y + 0.001 range)``, standardized: a monotone warp of the values.
+
+    It turns each of Hartmann-6's Gaussian wells into a quadratic far from its centre,
+    so the GP could see a well's tails from points with values near 0 (none of the
+    other output transforms tried does this).
+    """
+    span = float(y.max() - y.min())
+    if span <= 0:
+        return ORIGINAL["standardize"](y)
+    return ORIGINAL["standardize"](-torch.log(y.max() - y + 1e-3 * span))
+
+
+def _full_box(dim: int, best_f, center, excluded) -> acquisition._Region:
+    zeros, ones = torch.zeros(dim, dtype=torch.double), torch.ones(dim, dtype=torch.double)
+    return acquisition._Region(zeros, ones, best_f, center, excluded)
+
+
+def second_basin_propose(radius: float = 0.5):
+    """Every second BO step, EI outside a ball around the incumbent (the rest as usual).
+
+    The excluded steps take EI over the best point outside the ball, so they run a
+    second descent somewhere else while the first one goes on.
+    """
+
+    def propose(space, observed, values, pending, n, seed, *rest):
+        raw_samples, num_restarts, maxiter, noise, _tr, n_start, kernel = rest
+        if (len(observed) - n_start) % 2 == 0:
+            return ORIGINAL["_propose"](space, observed, values, pending, n, seed, *rest)
+        x = space.encode(observed)
+        y = torch.tensor(list(values), dtype=torch.double)
+        model = acquisition.fit_gp(x, acquisition.standardize(y), seed, noise, kernel=kernel)
+        incumbent = x[torch.argmin(y)]
+
+        def excluded(z):
+            return (z - incumbent).norm(dim=-1) < radius
+
+        outside = ~excluded(x)
+        best_f = acquisition._scaled(float(y[outside].min()), y) if outside.any() else None
+        region = _full_box(space.dim, best_f, None, excluded)
+        args = (raw_samples, num_restarts, maxiter, region)
+        return [acquisition._best_continuous(space, model, seed * 1009, *args)]
+
+    return propose
+
+
+def two_regions_propose(side: float, separation: float = 0.3):
+    """Two local searches, alternating, from the two best well-separated initial points.
+
+    Region 0 starts at the best initial point, region 1 at the best one farther than
+    ``separation`` from it; BO step j belongs to region j mod 2. Each step maximizes EI
+    over its region's incumbent in a box of side ``side`` (shaped by the GP's
+    lengthscales, as the trust region's) around that incumbent, on the shared GP.
+    """
+
+    def propose(space, observed, values, pending, n, seed, *rest):
+        raw_samples, num_restarts, maxiter, noise, _tr, n_start, kernel = rest
+        x = space.encode(observed)
+        y = torch.tensor(list(values), dtype=torch.double)
+        model = acquisition.fit_gp(x, acquisition.standardize(y), seed, noise, kernel=kernel)
+        order = [int(i) for i in torch.argsort(y[:n_start])]
+        far = [i for i in order[1:] if (x[i] - x[order[0]]).norm() > separation]
+        members = [[order[0]], [far[0] if far else order[1]]]
+        for j in range(n_start, len(observed)):
+            members[(j - n_start) % 2].append(j)
+        mine = torch.tensor(members[(len(observed) - n_start) % 2])
+        b = int(mine[torch.argmin(y[mine])])
+        w = acquisition._box_weights(model, list(range(space.dim)))
+        lb = (x[b] - side * w / 2).clamp(0, 1)
+        ub = (x[b] + side * w / 2).clamp(0, 1)
+        best_f = acquisition._scaled(float(y[b]), y)
+        nothing = lambda z: torch.zeros(z.shape[0], dtype=torch.bool)  # noqa: E731 - no tabu
+        region = acquisition._Region(lb, ub, best_f, x[b], nothing)
+        args = (raw_samples, num_restarts, maxiter, region)
+        return [acquisition._best_continuous(space, model, seed * 1009, *args)]
+
+    return propose
+
+
 def use(variant: str) -> dict:
     """Swap the variant's pieces in (``a+b`` combines two); return extra `minimize` kwargs."""
     for name, fn in ORIGINAL.items():
@@ -389,6 +477,12 @@ def _use_one(variant: str) -> dict:
         acquisition.LogExpectedImprovement = other_acquisition(variant)
     elif variant == "kg":
         acquisition._best_continuous = kg_best_continuous
+    elif variant == "tail-log":
+        acquisition.standardize = tail_log
+    elif variant == "second-basin":
+        acquisition._propose = second_basin_propose()
+    elif variant.startswith("two-regions-"):
+        acquisition._propose = two_regions_propose(float(variant.split("-")[2]))
     if variant.startswith("initial-"):
         return {"n_initial": int(variant.split("-")[1])}
     return {
@@ -402,7 +496,9 @@ def _variant(text: str) -> str:
     bad = [
         p
         for p in text.split("+")
-        if p not in VARIANTS and not (p.startswith("initial-") and p[8:].isdigit())
+        if p not in VARIANTS
+        and not (p.startswith("initial-") and p[8:].isdigit())
+        and not re.fullmatch(r"two-regions-\d*\.?\d+", p)
     ]
     if bad:
         raise argparse.ArgumentTypeError(f"unknown variant {bad[0]!r}; choose from {VARIANTS}")

@@ -49,6 +49,24 @@ COUNT_ROWS = [
         "classic-prior+restarts-16",
         "| classic GP prior, 2048 raw samples",
     ),
+    (
+        "bo_variants_two_regions_2026-12-03.json",
+        "classic-prior+two-regions-0.3",
+        "| two local searches alternating",
+    ),
+    (
+        "bo_variants_two_regions_2026-12-03.json",
+        "classic-prior+two-regions-0.5",
+        "| the same, box side 0.5 |",
+    ),
+    (
+        "bo_variants_two_regions_2026-12-03.json",
+        "classic-prior+two-regions-0.8",
+        "| the same, box side 0.8 |",
+    ),
+    ("bo_variants_round8_2026-12-03.json", "classic-prior+second-basin", "| every second BO step"),
+    ("bo_variants_round8_2026-12-03.json", "tail-log", "| values warped by"),
+    ("bo_variants_round8_2026-12-03.json", "classic-prior+tail-log", "| the same warp, classic"),
 ]
 TIME_ROWS = [
     ("bo_variants_overhead_2026-12-02.json", "default", "| default (log EI, MAP GP) |"),
@@ -250,3 +268,96 @@ def test_the_librarys_matern_gamma_kernel_is_the_classic_prior_variant():
         assert ours["evals_to_1pct"] == theirs["evals_to_1pct"]
     seconds = bench["proposal_overhead_at_100_obs"]["seconds"]
     assert f"One\n  proposal at 100 observations: {seconds:.2f} s" in DOC
+
+
+# --- the eighth round: which basin a run ends in (benchmarks/bo_basins.py) -------------
+
+BASINS = json.loads((RESULTS / "bo_basins_2026-12-03.json").read_text())
+BY_START_ROWS = [
+    ("| default (0-59) |", ["default"]),
+    ("| classic GP prior (0-59) |", ["classic-prior"]),
+    ("| classic GP prior + 12 initial points (0-59) |", ["classic-prior+initial-12"]),
+    ("| classic GP prior + 16 initial points (0-19) |", ["classic-prior+initial-16"]),
+    ("| classic GP prior + 20 initial points (0-19) |", ["classic-prior+initial-20"]),
+]
+
+
+def _outcomes():
+    """Per variant and seed, reached or not (from the result files), and `n_initial_of`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bo_basins", ROOT / "benchmarks" / "bo_basins.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.committed_outcomes(str(RESULTS)), module.n_initial_of
+
+
+def test_the_split_by_starting_basin_is_recomputed_from_the_committed_runs():
+    outcomes, n_initial_of = _outcomes()
+    starts = BASINS["best_initial_basin"]
+    split = {}
+    for variant, seeds in outcomes.items():
+        table = starts[str(n_initial_of(variant))]
+        g = [hit for seed, hit in seeds.items() if table[str(seed)]["basin"] == "global"]
+        ng = [hit for seed, hit in seeds.items() if table[str(seed)]["basin"] != "global"]
+        split[variant] = ((sum(g), len(g)), (sum(ng), len(ng)))
+        stored = BASINS["outcome_by_start"][variant]
+        assert (tuple(stored["global"]), tuple(stored["not_global"])) == split[variant]
+    named = set()
+    for start, variants in BY_START_ROWS:
+        ((a, b), (c, d)) = split[variants[0]]
+        assert f"{start} {a}/{b} | {c}/{d} |" in DOC
+        named.update(variants)
+    rest = [v for v in split if v not in named]
+    a, b = sum(split[v][0][0] for v in rest), sum(split[v][0][1] for v in rest)
+    c, d = sum(split[v][1][0] for v in rest), sum(split[v][1][1] for v in rest)
+    assert (
+        f"| the {len(rest)} other variants together (4-10 seeds each) | {a}/{b} | {c}/{d} |" in DOC
+    )
+    total = [sum(split[v][1][i] for v in split) for i in (0, 1)]
+    assert (
+        f"Of {total[1]} runs whose best initial point lay outside the global basin, {total[0]}"
+        in DOC
+    )
+
+
+def test_the_stuck_seeds_are_the_seeds_whose_best_initial_point_is_elsewhere():
+    seven = BASINS["best_initial_basin"]["7"]
+    elsewhere = [s for s in range(20) if seven[str(s)]["basin"] != "global"]
+    assert elsewhere == [0, 2, 3, 6, 11, 13, 14, 15, 18]
+    assert "lies in the -3.20 basin on seeds 0, 2, 3 and 6" in DOC
+    assert "and on seeds 11, 13, 14, 15 and 18" in DOC
+    default = _row("bo_variants_heldout_default_2026-12-02.json", "default")
+    assert _missed(default) == elsewhere[4:]  # the misses the docs name
+
+
+def test_the_monte_carlo_of_the_best_initial_point_is_quoted_with_its_intervals():
+    from scipy.stats import binom
+
+    for n, row in BASINS["monte_carlo"].items():
+        k, draws = row["global"], row["draws"]
+        assert row["global"] + row["local"] + row["other"] == draws
+        lo, hi = _wilson(k, draws)
+        assert f"| {n} | {k / draws:.1%} ({lo * 100:.1f}-{hi * 100:.1f}) |" in DOC
+    p7 = BASINS["monte_carlo"]["7"]["global"] / BASINS["monte_carlo"]["7"]["draws"]
+    assert (
+        f"(p = {p7:.3f}), reach 8 of 10 seeds with probability\n  {binom.sf(7, 10, p7):.2f}" in DOC
+    )
+
+
+def test_a_hundred_evaluations_free_no_stuck_seed():
+    for name, worst, best in (
+        ("bench_bo_budget100_2026-12-03.json", "-3.198", "-3.132"),
+        ("bench_bo_budget100_matern_gamma_2026-12-03.json", "-3.2030", "-3.2026"),
+    ):
+        (row,) = json.loads((RESULTS / name).read_text())["rows"]
+        assert row["budget"] == 100 and [s["seed"] for s in row["per_seed"]] == list(range(20))
+        reached = [s["evals_to_1pct"] for s in row["per_seed"]]
+        at = {b: [e is not None and e <= b for e in reached] for b in (40, 100)}
+        assert at[40] == at[100]  # nothing gained after evaluation 40
+        assert (sum(at[40][:10]), sum(at[40][10:])) == (6, 5)
+        stuck = [s["best"] for s in row["per_seed"] if s["evals_to_1pct"] is None]
+        assert len(stuck) == 9
+        digits = len(worst.split(".")[1])
+        assert f"{min(stuck):.{digits}f}" == worst and f"{max(stuck):.{digits}f}" == best
+        assert f"between {worst} and {best}" in DOC
