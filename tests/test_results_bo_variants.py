@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = (ROOT / "docs" / "search.md").read_text()
 
+TWO_REGIONS = "bo_variants_two_regions_2026-12-03.json"
 # (JSON file, variant, the start of the docs row that reports it)
 COUNT_ROWS = [
     ("bo_variants_2026-12-02.json", "thompson", "| pathwise Thompson sampling"),
@@ -49,21 +50,9 @@ COUNT_ROWS = [
         "classic-prior+restarts-16",
         "| classic GP prior, 2048 raw samples",
     ),
-    (
-        "bo_variants_two_regions_2026-12-03.json",
-        "classic-prior+two-regions-0.3",
-        "| two local searches alternating",
-    ),
-    (
-        "bo_variants_two_regions_2026-12-03.json",
-        "classic-prior+two-regions-0.5",
-        "| the same, box side 0.5 |",
-    ),
-    (
-        "bo_variants_two_regions_2026-12-03.json",
-        "classic-prior+two-regions-0.8",
-        "| the same, box side 0.8 |",
-    ),
+    (TWO_REGIONS, "classic-prior+two-regions-0.3", "| two local searches alternating"),
+    (TWO_REGIONS, "classic-prior+two-regions-0.5", "| the same, box side 0.5 |"),
+    (TWO_REGIONS, "classic-prior+two-regions-0.8", "| the same, box side 0.8 |"),
     ("bo_variants_round8_2026-12-03.json", "classic-prior+second-basin", "| every second BO step"),
     ("bo_variants_round8_2026-12-03.json", "tail-log", "| values warped by"),
     ("bo_variants_round8_2026-12-03.json", "classic-prior+tail-log", "| the same warp, classic"),
