@@ -382,9 +382,11 @@ def tail_log(y: torch.Tensor) -> torch.Tensor:
     return ORIGINAL["standardize"](-torch.log(y.max() - y + 1e-3 * span))
 
 
-def _full_box(dim: int, best_f, center, excluded) -> acquisition._Region:
-    zeros, ones = torch.zeros(dim, dtype=torch.double), torch.ones(dim, dtype=torch.double)
-    return acquisition._Region(zeros, ones, best_f, center, excluded)
+def _observed_model(space, observed, values, seed, noise, kernel):
+    """The encoded observations, their values and the GP on them, as `_propose` fits it."""
+    x = space.encode(observed)
+    y = torch.tensor(list(values), dtype=torch.double)
+    return x, y, acquisition.fit_gp(x, acquisition.standardize(y), seed, noise, kernel=kernel)
 
 
 def second_basin_propose(radius: float = 0.5):
@@ -398,9 +400,7 @@ def second_basin_propose(radius: float = 0.5):
         raw_samples, num_restarts, maxiter, noise, _tr, n_start, kernel = rest
         if (len(observed) - n_start) % 2 == 0:
             return ORIGINAL["_propose"](space, observed, values, pending, n, seed, *rest)
-        x = space.encode(observed)
-        y = torch.tensor(list(values), dtype=torch.double)
-        model = acquisition.fit_gp(x, acquisition.standardize(y), seed, noise, kernel=kernel)
+        x, y, model = _observed_model(space, observed, values, seed, noise, kernel)
         incumbent = x[torch.argmin(y)]
 
         def excluded(z):
@@ -408,7 +408,8 @@ def second_basin_propose(radius: float = 0.5):
 
         outside = ~excluded(x)
         best_f = acquisition._scaled(float(y[outside].min()), y) if outside.any() else None
-        region = _full_box(space.dim, best_f, None, excluded)
+        cube = torch.zeros(space.dim, dtype=torch.double), torch.ones(space.dim, dtype=torch.double)
+        region = acquisition._Region(*cube, best_f, None, excluded)
         args = (raw_samples, num_restarts, maxiter, region)
         return [acquisition._best_continuous(space, model, seed * 1009, *args)]
 
@@ -426,9 +427,7 @@ def two_regions_propose(side: float, separation: float = 0.3):
 
     def propose(space, observed, values, pending, n, seed, *rest):
         raw_samples, num_restarts, maxiter, noise, _tr, n_start, kernel = rest
-        x = space.encode(observed)
-        y = torch.tensor(list(values), dtype=torch.double)
-        model = acquisition.fit_gp(x, acquisition.standardize(y), seed, noise, kernel=kernel)
+        x, y, model = _observed_model(space, observed, values, seed, noise, kernel)
         order = [int(i) for i in torch.argsort(y[:n_start])]
         far = [i for i in order[1:] if (x[i] - x[order[0]]).norm() > separation]
         members = [[order[0]], [far[0] if far else order[1]]]
