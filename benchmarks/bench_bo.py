@@ -43,6 +43,21 @@ def evals_to_target(best_so_far: list[float | None], target: float) -> int | Non
     return None
 
 
+def search_host() -> dict:
+    """Where a run was made: the CPU and torch build (`skipsnn.train.devices.host`) and the
+    versions of the libraries a GP fit's floating point runs through. The same seeded run
+    reached the target at another evaluation on another day (docs/search.md, "Ninth
+    round"), so every result file records these."""
+    from importlib.metadata import version
+
+    from skipsnn.train.devices import host
+
+    here = host()
+    for name in ("numpy", "scipy", "botorch", "gpytorch", "linear_operator"):
+        here[name] = version(name)
+    return here
+
+
 def run(
     functions: list[str],
     strategies: list[str],
@@ -169,6 +184,7 @@ def main() -> None:
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "trust_region": str(optimizer.TRUST_REGION) if tr else None,
+        "host": search_host(),
     }
     if args.out:
         with open(args.out, "w") as fh:

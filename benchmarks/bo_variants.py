@@ -588,9 +588,12 @@ def main() -> None:
         for r in rows:
             print(f"{r['variant']:>15}: {r['within_1pct']}/{r['seeds']} seeds within 1%")
     if args.out:
+        from bench_bo import search_host  # a script beside this one
+
         doc = dict(
             command="benchmarks/bo_variants.py " + " ".join(sys.argv[1:]),
             torch=torch.__version__,
+            host=search_host(),
             optional=_optional_versions(),
             rows=rows,
         )

@@ -106,3 +106,32 @@ def test_tail_log_keeps_the_order_of_the_values(variants):
     z = variants.tail_log(y)
     assert torch.equal(torch.argsort(z), torch.argsort(y))
     assert abs(float(z.mean())) < 1e-9 and abs(float(z.std()) - 1) < 1e-9
+
+
+@pytest.mark.parametrize(
+    "script, args",
+    [
+        ("bench_bo.py", ["--functions", "branin", "--strategies", "random", "--seeds", "1"]),
+        ("bo_variants.py", ["--variants", "default", "--seeds", "1"]),
+    ],
+)
+def test_result_files_record_the_host_and_library_versions(tmp_path, script, args):
+    # the same seeded Hartmann-6 run reached 1% at another evaluation on another day with
+    # the same code; a result file must say which CPU and libraries produced it
+    import json
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    out = tmp_path / "r.json"
+    subprocess.run(
+        [sys.executable, str(BENCH / script), *args, "--budget", "8", "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    here = json.loads(out.read_text())["host"]
+    assert here["cpu"] and here["cpu_id"]
+    assert here["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert here["threads"] == 1  # both scripts run one thread
+    for name in ("torch", "numpy", "scipy", "botorch", "gpytorch", "linear_operator"):
+        assert here[name] == (torch.__version__ if name == "torch" else version(name))

@@ -108,7 +108,9 @@ def test_run_folder_contents_and_evaluate(toy, tmp_path):
         assert key in stored
     assert stored["test_accuracy"] == m["test_accuracy"]
     # where it ran: another CPU or torch build changes a BPTT run's floating point
-    assert set(stored["host"]) == {"cpu", "torch", "threads"} and stored["host"]["cpu"]
+    assert set(stored["host"]) == {"cpu", "cpu_id", "cpu_capability", "torch", "threads"}
+    assert stored["host"]["cpu"] and stored["host"]["cpu_id"]
+    assert stored["host"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert stored["host"]["torch"] == torch.__version__
     assert stored["host"]["threads"] == tiny_cfg().train.num_threads
     assert Config.load(out / "config.yaml") == tiny_cfg()

@@ -68,18 +68,36 @@ def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 def host() -> dict:
-    """What a run's floating point depends on beyond its config and seed: the CPU model,
-    the torch build and the thread count (the same seeded BPTT run on another CPU can end
-    several points of accuracy apart; docs/results/README.md, "Determinism")."""
+    """What a run's floating point depends on beyond its config and seed: the CPU, the
+    torch build and the thread count (the same seeded BPTT run on another CPU can end
+    several points of accuracy apart; docs/results/README.md, "Determinism").
+
+    ``cpu`` is the model name, which virtual machines often report generically ("Intel(R)
+    Xeon(R) Processor" for several generations), so ``cpu_id`` adds family, model and
+    stepping, and ``cpu_capability`` the instruction set torch's kernels dispatch to
+    (e.g. AVX2 or AVX512): two hosts that differ in either round differently."""
     import platform
     from pathlib import Path
 
     cpu = platform.processor() or platform.machine()
+    ident = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key == "processor" and ident:
+                break  # the first core describes them all
+            if key == "model name":
+                cpu = value.strip()
+            elif key in ("cpu family", "model", "stepping"):
+                ident[key] = value.strip()
     except OSError:
         pass
-    return {"cpu": cpu, "torch": torch.__version__, "threads": torch.get_num_threads()}
+    cpu_id = ", ".join(f"{k} {v}" for k, v in ident.items()) or platform.machine()
+    return {
+        "cpu": cpu,
+        "cpu_id": cpu_id,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
