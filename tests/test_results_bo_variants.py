@@ -378,3 +378,67 @@ def test_the_default_rerun_is_quoted_against_the_first_run():
     assert changed == [5, 9]
     assert (after[9]["evals_to_1pct"], before[9]["evals_to_1pct"]) == (33, 30)
     assert f"seed 3 ends at {after[3]['best']:.4f} here against {before[3]['best']:.4f}" in DOC
+
+
+def test_the_other_host_is_quoted_as_it_came_out():
+    def per_seed(rows, variant=None):
+        (row,) = [
+            r
+            for r in rows
+            if r.get("variant", "default") == (variant or "default")
+            and r.get("function") == "hartmann6"
+            and r.get("strategy", "bo") == "bo"
+        ]
+        return {s["seed"]: s for s in row["per_seed"]}
+
+    amd = json.loads((RESULTS / "bench_bo_amd_2026-12-03.json").read_text())
+    intel = json.loads((RESULTS / "bench_bo_rerun_2026-12-03.json").read_text())
+    # the host changed, the libraries did not
+    libs = ("torch", "numpy", "scipy", "botorch", "gpytorch", "linear_operator")
+    assert all(amd["host"][k] == intel["host"][k] for k in libs)
+    assert (amd["host"]["cpu_id"], amd["host"]["cpu_capability"]) == (
+        "cpu family 25, model 1, stepping 1",
+        "AVX2",
+    )
+    a, i = per_seed(amd["rows"]), per_seed(intel["rows"])
+    missed = [s for s, r in a.items() if r["evals_to_1pct"] is None]
+    assert missed == [0, 2, 3, 5, 6]
+    moved = {s: abs(a[s]["best"] - i[s]["best"]) for s in range(10)}
+    assert f"| `default` | 6/10 | 5/10 | 0, 2, 3, 5, 6 | {max(moved.values()):.4f} |" in DOC
+    flat = " ".join(DOC.split())
+    assert f"seed 5 ends at {a[5]['best']:.4f} (gap {a[5]['gap_pct']:.2f}%)" in flat
+    assert (
+        f"against {i[5]['best']:.4f}, which reached 1% at evaluation {i[5]['evals_to_1pct']}"
+        in flat
+    )
+    rest = max(v for s, v in moved.items() if s != 5)
+    assert f"moved by at most {rest:.4f} and the five seeds" in flat
+    reached = [s for s in range(10) if a[s]["evals_to_1pct"] is not None]
+    assert all(a[s]["evals_to_1pct"] == i[s]["evals_to_1pct"] for s in reached)
+
+    variants = json.loads((RESULTS / "bo_variants_amd_2026-12-03.json").read_text())
+    assert variants["host"]["cpu_id"] == amd["host"]["cpu_id"]
+    before = {}
+    for name in (
+        "bo_variants_priors_2026-12-02.json",
+        "bo_variants_classic_combos_2026-12-02.json",
+    ):
+        for row in json.loads((RESULTS / name).read_text())["rows"]:
+            before[row["variant"]] = {s["seed"]: s for s in row["per_seed"]}
+    rows = {
+        "classic-prior": ("| `classic-prior` | 6/10 | 6/10 | 0, 2, 3, 6 |", "0.00002"),
+        "classic-prior+initial-12": (
+            "| `classic-prior+initial-12` | 7/10 | 7/10 | 2, 6, 8 |",
+            "0.0000002",
+        ),
+    }
+    for row in variants["rows"]:
+        start, largest = rows[row["variant"]]
+        now = {s["seed"]: s for s in row["per_seed"]}
+        old = before[row["variant"]]
+        gone = ", ".join(str(s) for s in sorted(now) if now[s]["evals_to_1pct"] is None)
+        assert start.endswith(f" {gone} |") and f"{start} {largest} |" in DOC
+        worst = max(abs(now[s]["best"] - old[s]["best"]) for s in now)
+        assert f"{worst:.1g}" == f"{float(largest):.1g}"  # the table's figure, one digit
+        assert worst < 0.000025  # "to within 0.00002"
+        assert all(now[s]["evals_to_1pct"] == old[s]["evals_to_1pct"] for s in now)
