@@ -169,3 +169,21 @@ def test_the_cross_host_comparison_with_20_epoch_trials_is_as_quoted():
     _quoted(
         f"scored {100 * a['test_accuracy']:.1f}% here against {100 * b['test_accuracy']:.1f}% there"
     )
+
+
+def test_the_search_page_quotes_the_30_epoch_row():
+    data = json.loads((FOLDER / "results.json").read_text())
+    acc = {r["variant"]: r for r in data["rows"]["test_accuracy"]}
+    page = " ".join((ROOT / "docs" / "search.md").read_text().split())
+
+    def level(st):
+        return pm(*ci95(acc[st]["per_seed"])[:2], 1)
+
+    def gap(st):
+        d = [b - a for a, b in zip(acc["dual"]["per_seed"], acc[st]["per_seed"], strict=True)]
+        return pm(*ci95(d)[:2], 1)
+
+    assert (
+        f"dual {level('dual')}%, joint {level('joint')}%, random {level('random')}%; "
+        f"joint - dual {gap('joint')} points, random - dual {gap('random')}, not resolved"
+    ) in page
