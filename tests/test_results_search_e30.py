@@ -31,6 +31,12 @@ def _runs(folder: Path) -> tuple[dict, dict]:
     return {(r["strategy"], r["seed"]): r for r in data["runs"]}, data
 
 
+def _gain(new: dict, old: dict, st: str) -> str:
+    """``new - old`` test accuracy of strategy ``st``, paired by seed, in points."""
+    d = [100 * (new[(st, s)]["test_accuracy"] - old[(st, s)]["test_accuracy"]) for s in SEEDS]
+    return pm(*ci95(d)[:2], 1)
+
+
 @pytest.fixture(scope="module")
 def trials():
     spec = importlib.util.spec_from_file_location(
@@ -151,18 +157,7 @@ def test_what_a_trial_rewards_is_as_quoted(trials):
 def test_the_cross_host_comparison_with_20_epoch_trials_is_as_quoted():
     new, _ = _runs(FOLDER)
     old, _ = _runs(RESULTS / "search_rhythms_16")
-    d = {
-        st: pm(
-            *ci95(
-                [
-                    100 * (new[(st, s)]["test_accuracy"] - old[(st, s)]["test_accuracy"])
-                    for s in SEEDS
-                ]
-            )[:2],
-            1,
-        )
-        for st in ("dual", "joint", "random")
-    }
+    d = {st: _gain(new, old, st) for st in ("dual", "joint", "random")}
     _quoted(f"dual {d['dual']}, joint {d['joint']} and random {d['random']} points.")
     a, b = new[("random", 1)], old[("random", 1)]
     assert (a["architecture"], a["dynamics"]) == (b["architecture"], b["dynamics"])
@@ -187,3 +182,99 @@ def test_the_search_page_quotes_the_30_epoch_row():
         f"dual {level('dual')}%, joint {level('joint')}%, random {level('random')}%; "
         f"joint - dual {gap('joint')} points, random - dual {gap('random')}, not resolved"
     ) in page
+
+
+AMD = RESULTS / "search_rhythms_16_amd"
+
+
+def _proposals(folder: Path, cell: str) -> list[dict]:
+    lines = (folder / "cells" / cell / "journal.jsonl").read_text().splitlines()
+    return [r["params"] for r in map(json.loads, lines) if r["event"] == "proposed"]
+
+
+def test_the_same_host_20_epoch_folder_differs_in_the_trial_length_only():
+    e20, d20 = _runs(AMD)
+    e30, d30 = _runs(FOLDER)
+    assert d20["settings"]["trial_epochs"] == 20
+    assert {k: v for k, v in d20["settings"].items() if k not in ("trial_epochs", "search")} == {
+        k: v for k, v in d30["settings"].items() if k not in ("trial_epochs", "search")
+    }
+    assert {**d20["settings"]["search"], "trial_train": {"epochs": 30}} == d30["settings"]["search"]
+    assert sorted(e20) == sorted(e30)
+    assert {(r["host"]["cpu_id"], r["commit"][:7]) for r in e20.values()} == {
+        (r["host"]["cpu_id"], r["commit"][:7]) for r in e30.values()
+    }
+
+
+def test_trial_length_on_one_host_is_as_quoted():
+    e20, _ = _runs(AMD)
+    e30, _ = _runs(FOLDER)
+    d = {st: _gain(e30, e20, st) for st in ("dual", "joint", "random")}
+    _quoted(f"dual {d['dual']}, joint {d['joint']}, random {d['random']} points.")
+    # random search draws the same points whatever the trial length
+    for s in SEEDS:
+        assert _proposals(AMD, f"random-s{s}") == _proposals(FOLDER, f"random-s{s}")
+    same = [
+        s
+        for s in SEEDS
+        if (e20[("random", s)]["architecture"], e20[("random", s)]["dynamics"])
+        == (e30[("random", s)]["architecture"], e30[("random", s)]["dynamics"])
+    ]
+    assert same == [1, 2]
+    for s in same:  # the same configuration's final run, on one host, to the last bit
+        assert e20[("random", s)]["test_accuracy"] == e30[("random", s)]["test_accuracy"]
+    moved = [
+        f"{100 * (e30[('random', s)]['test_accuracy'] - e20[('random', s)]['test_accuracy']):+.1f}"
+        for s in (0, 3, 4)
+    ]
+    _quoted(f"(test accuracy {moved[0]}, {moved[1]} and {moved[2]} points)")
+    w20 = sum(r["wall_seconds"] for r in e20.values())
+    w30 = sum(r["wall_seconds"] for r in e30.values())
+    _quoted(
+        f"about {w30 / w20:.1f}x the 20-epoch cells in wall time ({w30:,.0f} s against {w20:,.0f} s"
+    )
+
+
+def test_the_host_effect_on_ten_more_cells_is_as_quoted():
+    amd, _ = _runs(AMD)
+    intel_bo, _ = _runs(RESULTS / "search_rhythms_16_rbf_same")
+    intel_random, _ = _runs(RESULTS / "search_rhythms_16")
+    ref = {"dual": intel_bo, "joint": intel_bo, "random": intel_random}
+    d, alike = {}, {}
+    for st, runs in ref.items():
+        keys = [(st, s) for s in SEEDS]
+        assert {runs[k]["host"]["cpu"] for k in keys if "host" in runs[k]} <= {
+            "Intel(R) Xeon(R) Processor"
+        }
+        x = [100 * (amd[k]["test_accuracy"] - runs[k]["test_accuracy"]) for k in keys]
+        d[st] = pm(*ci95(x)[:2], 1)
+        alike[st] = [
+            k[1]
+            for k in keys
+            if (amd[k]["architecture"], amd[k]["dynamics"])
+            == (runs[k]["architecture"], runs[k]["dynamics"])
+        ]
+    _quoted(
+        f"test accuracy AMD - Intel dual {d['dual']}, joint {d['joint']}, random {d['random']} "
+        "points per cell."
+    )
+    assert [len(alike[st]) for st in ref] == [0, 1, 4]
+    acc = [
+        100 * (amd[("random", s)]["test_accuracy"] - intel_random[("random", s)]["test_accuracy"])
+        for s in alike["random"]
+    ]
+    loss = [
+        abs(amd[("random", s)]["best_val_loss"] - intel_random[("random", s)]["best_val_loss"])
+        for s in alike["random"]
+    ]
+    assert all(a > 0 for a in acc)
+    _quoted(f"scored {min(acc):.1f} to {max(acc):.1f} points higher here")
+    _quoted(f"validation loss moved by up to {max(loss):.3f}")
+
+
+def test_the_search_page_quotes_the_trial_length_on_one_host():
+    e20, _ = _runs(AMD)
+    e30, _ = _runs(FOLDER)
+    page = " ".join((ROOT / "docs" / "search.md").read_text().split())
+    d = [_gain(e30, e20, st) for st in ("dual", "joint", "random")]
+    assert f"dual {d[0]}, joint {d[1]} and random {d[2]} points, also not resolved" in page
