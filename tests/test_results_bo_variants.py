@@ -352,12 +352,14 @@ def test_a_hundred_evaluations_free_no_stuck_seed():
         assert f"between {worst} and {best}" in DOC
 
 
-def test_the_default_rerun_is_quoted_against_the_first_run():
-    def hartmann(name):
-        doc = json.loads((RESULTS / name).read_text())
-        (row,) = [r for r in doc["rows"] if r["function"] == "hartmann6" and r["strategy"] == "bo"]
-        return doc, {s["seed"]: s for s in row["per_seed"]}
+def hartmann(name):
+    """A bench_bo.py result file and its Hartmann-6 BO row's runs by seed."""
+    doc = json.loads((RESULTS / name).read_text())
+    (row,) = [r for r in doc["rows"] if r["function"] == "hartmann6" and r["strategy"] == "bo"]
+    return doc, {s["seed"]: s for s in row["per_seed"]}
 
+
+def test_the_default_rerun_is_quoted_against_the_first_run():
     first, before = hartmann("bench_bo_2026-12-02.json")
     again, after = hartmann("bench_bo_rerun_2026-12-03.json")
     assert "host" not in first  # why the cause cannot be told apart
@@ -381,18 +383,8 @@ def test_the_default_rerun_is_quoted_against_the_first_run():
 
 
 def test_the_other_host_is_quoted_as_it_came_out():
-    def per_seed(rows, variant=None):
-        (row,) = [
-            r
-            for r in rows
-            if r.get("variant", "default") == (variant or "default")
-            and r.get("function") == "hartmann6"
-            and r.get("strategy", "bo") == "bo"
-        ]
-        return {s["seed"]: s for s in row["per_seed"]}
-
-    amd = json.loads((RESULTS / "bench_bo_amd_2026-12-03.json").read_text())
-    intel = json.loads((RESULTS / "bench_bo_rerun_2026-12-03.json").read_text())
+    amd, a = hartmann("bench_bo_amd_2026-12-03.json")
+    intel, i = hartmann("bench_bo_rerun_2026-12-03.json")
     # the host changed, the libraries did not
     libs = ("torch", "numpy", "scipy", "botorch", "gpytorch", "linear_operator")
     assert all(amd["host"][k] == intel["host"][k] for k in libs)
@@ -400,7 +392,6 @@ def test_the_other_host_is_quoted_as_it_came_out():
         "cpu family 25, model 1, stepping 1",
         "AVX2",
     )
-    a, i = per_seed(amd["rows"]), per_seed(intel["rows"])
     missed = [s for s, r in a.items() if r["evals_to_1pct"] is None]
     assert missed == [0, 2, 3, 5, 6]
     moved = {s: abs(a[s]["best"] - i[s]["best"]) for s in range(10)}
