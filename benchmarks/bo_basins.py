@@ -58,13 +58,20 @@ def basin(x0: np.ndarray, fn=None) -> str:
     return "local" if abs(r.fun - LOCAL) < 0.01 else "other"
 
 
-def best_initial_point(seed: int, n_initial: int) -> tuple[np.ndarray, float]:
-    """The best of the ``n_initial`` random points `minimize` starts seed ``seed`` with."""
+def initial_design(seed: int, n_initial: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n_initial`` random points `minimize` starts seed ``seed`` with, and their values."""
     f = TestFunction("hartmann6")
     r = minimize(f, f.space, budget=n_initial, n_initial=n_initial, seed=seed, noise=1e-4)
-    best = min((t for t in r.trials if t.status == "finished"), key=lambda t: t.value)
+    done = [t for t in r.trials if t.status == "finished"]
     # Hartmann-6's box is the unit cube: the parameters are the coordinates
-    return np.array([best.params[f"x{i}"] for i in range(6)]), best.value
+    x = np.array([[t.params[f"x{i}"] for i in range(6)] for t in done])
+    return x, np.array([t.value for t in done])
+
+
+def best_initial_point(seed: int, n_initial: int) -> tuple[np.ndarray, float]:
+    """The best of the ``n_initial`` random points `minimize` starts seed ``seed`` with."""
+    x, y = initial_design(seed, n_initial)
+    return x[int(np.argmin(y))], float(np.min(y))
 
 
 def n_initial_of(variant: str) -> int:

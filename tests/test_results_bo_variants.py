@@ -433,3 +433,106 @@ def test_the_other_host_is_quoted_as_it_came_out():
         assert f"{worst:.1g}" == f"{float(largest):.1g}"  # the table's figure, one digit
         assert worst < 0.000025  # "to within 0.00002"
         assert all(now[s]["evals_to_1pct"] == old[s]["evals_to_1pct"] for s in now)
+
+
+# --- the ninth round: how long one descent takes (benchmarks/bo_descent_speed.py) ----
+
+DESCENT = json.loads((RESULTS / "bo_descent_speed_2026-12-03.json").read_text())
+DESCENT_ROWS = [
+    (
+        "library (log EI, whole cube)",
+        "| GP (classic prior), the library's log EI over the whole cube",
+    ),
+    ("log-ei, box 0.4", "| the same GP, log EI in a box of side 0.4 around the incumbent"),
+    ("lcb-0.5, box 0.4", "| the same GP, lower confidence bound (beta 0.5) in the box"),
+    ("posterior-mean, box 0.4", "| the same GP, its posterior mean in the box"),
+    ("COBYQA", "| COBYQA (scipy)"),
+    ("Powell", "| Powell"),
+    ("COBYLA", "| COBYLA"),
+    ("Nelder-Mead", "| Nelder-Mead"),
+]
+
+
+def _descent_script():
+    import importlib.util
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))  # it imports the scripts beside it
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bo_descent_speed", ROOT / "benchmarks" / "bo_descent_speed.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return module
+
+
+def test_descent_lengths_are_quoted_as_measured():
+    import math
+
+    import numpy as np
+
+    arms = {**DESCENT["local_methods"], **DESCENT["gp_descents"]}
+    assert sorted(arms) == sorted(a for a, _ in DESCENT_ROWS)
+    for arm, start in DESCENT_ROWS:
+        row = arms[arm]
+        hits = row["evals"]
+        reached = sorted(h for h in hits if h is not None)
+        assert (row["runs"], row["reached"]) == (len(hits), len(reached))
+        median = float(np.median([math.inf if h is None else h for h in hits]))
+        shown = f"{median:g}" if math.isfinite(median) else "not reached"
+        span = f"{reached[0]}-{reached[-1]}" if reached else "-"
+        assert f"{start} | {len(reached)}/{len(hits)} | {shown} | {span} |" in DOC
+
+
+def test_descents_start_where_the_basin_file_says_and_match_the_library_runs():
+    seven = BASINS["best_initial_basin"]["7"]
+    seeds = [s for s in range(20) if seven[str(s)]["basin"] == "global"]
+    assert DESCENT["gp_seeds"] == seeds
+    assert "(1, 4, 5, 7, 8, 9,\n  10, 12, 16, 17, 19;" in DOC
+    library = dict(
+        zip(seeds, DESCENT["gp_descents"]["library (log EI, whole cube)"]["evals"], strict=True)
+    )
+    committed = {}
+    for name in (
+        "bo_variants_priors_2026-12-02.json",
+        "bo_variants_heldout_classic_2026-12-02.json",
+    ):
+        for row in json.loads((RESULTS / name).read_text())["rows"]:
+            if row["variant"] == "classic-prior":
+                committed.update({s["seed"]: s["evals_to_1pct"] for s in row["per_seed"]})
+    differ = {s: (library[s], committed[s]) for s in seeds if library[s] != committed[s]}
+    assert differ == {12: (33, 35)}
+    assert "on 10 of the\n  11 seeds (seed 12: 33 here, 35 in the Intel-host file" in DOC
+    after = sorted(e - DESCENT["n_initial"] for e in library.values())
+    middle = after[len(after) // 2]
+    assert f"a median of 20 evaluations after the 7-point design ({after[0]} to {after[-1]})" in DOC
+    assert middle == 20
+    share = (DESCENT["budget"] - DESCENT["n_initial"]) // 2
+    assert share == 16 and sum(a <= share for a in after) == 2
+    assert f"about {DESCENT['n_initial'] + 2 * middle} evaluations" in DOC
+
+
+def test_descent_script_pieces():
+    import numpy as np
+
+    script = _descent_script()
+    assert script.first_hit([0.0, -1.0, -3.3, -3.31], -3.29) == 3
+    assert script.first_hit([0.0, -1.0], -3.29) is None
+    s = script.summary([30, None, 20])
+    assert (s["runs"], s["reached"], s["median_evals"], s["fewest"], s["most"]) == (
+        3,
+        2,
+        30,
+        20,
+        30,
+    )
+    assert script.summary([None, None, 5])["median_evals"] is None  # most never got there
+    fn = script._hartmann()
+    values = script.local_descent("COBYQA", np.full(6, 0.3), fn, cap=12)
+    assert len(values) == 12  # the cap holds
+    script.BUDGET = script.DEFAULT_INITIAL + 2  # two steps of a box search
+    y = script.box_run(1, "lcb-0.5", 0.4, fn)
+    assert len(y) == script.DEFAULT_INITIAL + 2 and all(np.isfinite(y))
