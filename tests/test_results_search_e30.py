@@ -278,3 +278,120 @@ def test_the_search_page_quotes_the_trial_length_on_one_host():
     page = " ".join((ROOT / "docs" / "search.md").read_text().split())
     d = [_gain(e30, e20, st) for st in ("dual", "joint", "random")]
     assert f"dual {d[0]}, joint {d[1]} and random {d[2]} points, also not resolved" in page
+
+
+# --- random search with 40-epoch trials, the same host (ninth session) ------------------
+
+E40 = RESULTS / "search_rhythms_16_e40"
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    spec = importlib.util.spec_from_file_location(
+        "search_trial_length_pairs", ROOT / "benchmarks" / "search_trial_length_pairs.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_40_epoch_folder_differs_in_the_trial_length_and_strategies_only():
+    e40, d40 = _runs(E40)
+    e30, d30 = _runs(FOLDER)
+    assert d40["settings"]["trial_epochs"] == 40 and d40["settings"]["strategies"] == ["random"]
+    other = ("trial_epochs", "search", "strategies")
+    assert {k: v for k, v in d40["settings"].items() if k not in other} == {
+        k: v for k, v in d30["settings"].items() if k not in other
+    }
+    assert {**d30["settings"]["search"], "trial_train": {"epochs": 40}} == d40["settings"]["search"]
+    assert sorted(e40) == [("random", s) for s in SEEDS]
+    hosts = {r["host"]["cpu_id"] for r in (*e40.values(), *e30.values())}
+    assert hosts == {"cpu family 25, model 1, stepping 1"}
+    assert {(r["commit"][:7], r["src_modified"]) for r in e40.values()} == {("c9257ca", False)}
+    seconds = [r["wall_seconds"] for r in e40.values()]
+    _quoted(f"{min(seconds):.0f}-{max(seconds):.0f} s per cell, {sum(seconds):,.0f} s in all)")
+
+
+def test_the_40_epoch_trials_are_paired_and_quoted(pairs):
+    folders = [RESULTS / "search_rhythms_16_amd", FOLDER, E40]
+    trials = {pairs.trial_length(f): pairs.random_trials(f) for f in folders}
+    assert sorted(trials) == [20, 30, 40] and all(len(t) == 80 for t in trials.values())
+    gap = {n: pairs.depth_gap(t) for n, t in trials.items()}
+
+    def welch(w):
+        return f"{w['diff']:.3f} ({w['lo']:.3f} to {w['hi']:.3f})"
+
+    e = {n: _runs(f)[0] for n, f in zip((20, 30, 40), folders, strict=True)}
+    for n in (20, 30, 40):
+        acc = [100 * e[n][("random", s)]["test_accuracy"] for s in SEEDS]
+        paired = "reference" if n == 40 else _gain(e[40], e[n], "random")
+        _quoted(f"| {pm(*ci95(acc)[:2], 1)} | {paired} | {welch(gap[n])} |")
+    assert gap[40]["lo"] < 0 < gap[40]["hi"]
+    _quoted(
+        f"advantage in validation loss is {gap[20]['diff']:.3f} at 20 epochs, "
+        f"{gap[30]['diff']:.3f} at 30 and {gap[40]['diff']:.3f} at 40."
+    )
+    c = {(a, b): pairs.compare(trials[a], trials[b]) for a, b in ((20, 30), (20, 40), (30, 40))}
+    d = c[(30, 40)]["depth_gain"]
+    _quoted(
+        f"validation loss changes by {c[(30, 40)]['change_3']:.3f} on average and the 2-layer "
+        f"ones' by {c[(30, 40)]['change_2']:.3f}, a difference of {d['diff']:.3f} (Welch 95% "
+        f"interval {d['lo']:.3f} to {d['hi']:.3f})"
+    )
+    d, g = c[(20, 30)], c[(20, 30)]["depth_gain"]
+    _quoted(
+        f"from 20 to 30 epochs {d['change_3']:.3f} against {d['change_2']:.3f} (difference "
+        f"{g['diff']:.3f}, {g['lo']:.3f} to {g['hi']:.3f}); from 20 to 40, "
+        f"{welch(c[(20, 40)]['depth_gain'])}."
+    )
+    assert all(x["depth_gain"]["lo"] < 0 < x["depth_gain"]["hi"] for x in c.values())
+    _quoted(
+        f"{c[(20, 30)]['spearman']:.2f} for 20 against 30 epochs, {c[(30, 40)]['spearman']:.2f} "
+        f"for 30 against 40 and {c[(20, 40)]['spearman']:.2f} for 20 against 40."
+    )
+    same = {}
+    for n in (20, 30):
+        same[n] = [
+            s
+            for s in SEEDS
+            if (e[40][("random", s)]["architecture"], e[40][("random", s)]["dynamics"])
+            == (e[n][("random", s)]["architecture"], e[n][("random", s)]["dynamics"])
+        ]
+        for s in same[n]:  # the same configuration's final run, on one host, to the last bit
+            assert e[40][("random", s)]["test_accuracy"] == e[n][("random", s)]["test_accuracy"]
+        assert c[(n, 40)]["same_best"] == len(same[n])
+    assert same == {30: [1, 4], 20: [0, 1]}
+    _quoted(
+        f"against 30-epoch trials and {_gain(e[40], e[20], 'random')} against 20-epoch ones: "
+        "not resolved."
+    )
+    w = {n: sum(e[n][("random", s)]["wall_seconds"] for s in SEEDS) for n in (20, 30, 40)}
+    _quoted(
+        f"{w[40] / w[30]:.1f}x the wall time of the 30-epoch ones and {w[40] / w[20]:.1f}x that "
+        f"of the 20-epoch ones ({w[40]:,.0f}, {w[30]:,.0f} and {w[20]:,.0f} s;"
+    )
+
+
+def test_the_pairing_refuses_folders_with_other_trials(pairs):
+    a = pairs.random_trials(FOLDER)
+    b = dict(a)
+    k = next(iter(b))
+    b[k] = {**b[k], "params": {**b[k]["params"], "n_layers": 99}}
+    with pytest.raises(SystemExit, match="proposals differ"):
+        pairs.compare(a, b)
+    b.pop(k)
+    with pytest.raises(SystemExit, match="same random trials"):
+        pairs.compare(a, b)
+
+
+def test_the_search_page_quotes_the_40_epoch_row(pairs):
+    e40, _ = _runs(E40)
+    e30, _ = _runs(FOLDER)
+    page = " ".join((ROOT / "docs" / "search.md").read_text().split())
+    acc = [100 * e40[("random", s)]["test_accuracy"] for s in SEEDS]
+    g = {n: pairs.depth_gap(pairs.random_trials(f))["diff"] for n, f in ((30, FOLDER), (40, E40))}
+    assert (
+        f"{pm(*ci95(acc)[:2], 1)}%, {_gain(e40, e30, 'random')} points from its 30-epoch picks, "
+        f"and its trials' 3-layer advantage in validation loss no larger ({g[40]:.3f} against "
+        f"{g[30]:.3f} at 30 epochs)"
+    ) in page
