@@ -16,11 +16,13 @@ and prints, per pair of folders (shorter, longer):
   trials is the same point.
 
 The trials of one seed share a training seed and a validation split, so the intervals
-are descriptive.
+are descriptive. ``--plot PNG`` draws every trial's validation loss against the trial
+length, 3-layer and 2-layer networks apart, with each group's mean.
 
     .venv/bin/python benchmarks/search_trial_length_pairs.py \
         docs/results/search_rhythms_16_amd docs/results/search_rhythms_16_e30 \
-        docs/results/search_rhythms_16_e40 --out /tmp/pairs.json
+        docs/results/search_rhythms_16_e40 --out /tmp/pairs.json \
+        --plot docs/results/search_rhythms_16_e40/trial_lengths.png
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ def depth_gap(trials: dict) -> dict:
     return dict(
         mean_3=float(np.mean(by[3])),
         mean_2=float(np.mean(by[2])),
+        sd_3=float(np.std(by[3], ddof=1)),
+        sd_2=float(np.std(by[2], ddof=1)),
         n_3=len(by[3]),
         n_2=len(by[2]),
         **welch(by[3], by[2]),
@@ -106,6 +110,8 @@ def compare(short: dict, long: dict) -> dict:
         trials=len(keys),
         change_3=float(np.mean(change[3])),
         change_2=float(np.mean(change[2])),
+        worse_3=sum(c > 0 for c in change[3]),  # trials whose loss rose with the longer trial
+        worse_2=sum(c > 0 for c in change[2]),
         depth_gain=welch(change[3], change[2]),
         spearman=float(stats.spearmanr(a, b).statistic),
         spearman_per_seed=[float(r) for r in per_seed],
@@ -114,10 +120,40 @@ def compare(short: dict, long: dict) -> dict:
     )
 
 
+def plot(trials: dict[int, dict], path: Path) -> None:
+    """Each trial's validation loss against trial length; 2 and 3 layers side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skipsnn.atomic import save_figure
+
+    lengths = sorted(trials)
+    keys = sorted(trials[lengths[0]])
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.6), sharey=True)
+    for ax, layers, color in zip(axes, (2, 3), ("tab:blue", "tab:orange"), strict=True):
+        mine = [k for k in keys if trials[lengths[0]][k]["params"]["n_layers"] == layers]
+        for k in mine:
+            ax.plot(lengths, [trials[n][k]["val_loss"] for n in lengths], color=color, alpha=0.25)
+        means = [np.mean([trials[n][k]["val_loss"] for k in mine]) for n in lengths]
+        ax.plot(lengths, means, color="black", marker="o", label="mean")
+        ax.set_title(f"{layers} layers ({len(mine)} trials)")
+        ax.set_xlabel("trial length (epochs)")
+        ax.set_xticks(lengths)
+        ax.legend()
+    axes[0].set_ylabel("validation loss of the trial")
+    fig.suptitle("Random search: the same trials at each length")
+    fig.tight_layout()
+    save_figure(fig, path, dpi=120)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("folders", type=Path, nargs="+", help="`reproduce search` folders")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--plot", type=Path, help="write a PNG of the trials against trial length")
     a = ap.parse_args()
     folders = sorted(a.folders, key=trial_length)
     trials = {f: random_trials(f) for f in folders}
@@ -126,8 +162,9 @@ def main() -> None:
         g = depth_gap(trials[f])
         result["depth_gap"][str(trial_length(f))] = g
         print(
-            f"{trial_length(f)} epochs: 3 layers {g['mean_3']:.3f} (n={g['n_3']}), 2 layers "
-            f"{g['mean_2']:.3f} (n={g['n_2']}), difference {g['diff']:.3f} "
+            f"{trial_length(f)} epochs: 3 layers {g['mean_3']:.3f} (sd {g['sd_3']:.3f}, "
+            f"n={g['n_3']}), 2 layers {g['mean_2']:.3f} (sd {g['sd_2']:.3f}, n={g['n_2']}), "
+            f"difference {g['diff']:.3f} "
             f"(Welch {g['lo']:.3f} to {g['hi']:.3f}, p = {g['p']:.3f})"
         )
     for f, g in itertools.combinations(folders, 2):
@@ -137,12 +174,15 @@ def main() -> None:
         print(
             f"{trial_length(f)} -> {trial_length(g)} epochs ({c['trials']} trials): change 3 "
             f"layers {c['change_3']:.3f}, 2 layers {c['change_2']:.3f}, difference "
-            f"{d['diff']:.3f} (Welch {d['lo']:.3f} to {d['hi']:.3f}, p = {d['p']:.3f}); "
+            f"{d['diff']:.3f} (Welch {d['lo']:.3f} to {d['hi']:.3f}, p = {d['p']:.3f}); worse "
+            f"with the longer trial: 3 layers {c['worse_3']}, 2 layers {c['worse_2']}; "
             f"Spearman {c['spearman']:.2f} (per seed mean "
             f"{np.mean(c['spearman_per_seed']):.2f}); same best on {c['same_best']}/{c['seeds']}"
         )
     if a.out:
         a.out.write_text(json.dumps({"folders": [str(f) for f in folders], **result}, indent=1))
+    if a.plot:
+        plot({trial_length(f): trials[f] for f in folders}, a.plot)
 
 
 if __name__ == "__main__":

@@ -346,6 +346,17 @@ def test_the_40_epoch_trials_are_paired_and_quoted(pairs):
     )
     assert all(x["depth_gain"]["lo"] < 0 < x["depth_gain"]["hi"] for x in c.values())
     _quoted(
+        f"{c[(30, 40)]['worse_3']} of the {gap[40]['n_3']} 3-layer trials end with a higher "
+        f"validation loss after 40 epochs than after 30 ({c[(30, 40)]['worse_2']} of the "
+        f"{gap[40]['n_2']} 2-layer ones)"
+    )
+    _quoted(
+        f"grows from {gap[20]['sd_3']:.3f} at 20 epochs to {gap[30]['sd_3']:.3f} and "
+        f"{gap[40]['sd_3']:.3f} (2 layers: {gap[20]['sd_2']:.3f}, {gap[30]['sd_2']:.3f}, "
+        f"{gap[40]['sd_2']:.3f})"
+    )
+    assert gap[20]["sd_3"] < gap[30]["sd_3"] < gap[40]["sd_3"]
+    _quoted(
         f"{c[(20, 30)]['spearman']:.2f} for 20 against 30 epochs, {c[(30, 40)]['spearman']:.2f} "
         f"for 30 against 40 and {c[(20, 40)]['spearman']:.2f} for 20 against 40."
     )
@@ -382,6 +393,14 @@ def test_the_pairing_refuses_folders_with_other_trials(pairs):
     b.pop(k)
     with pytest.raises(SystemExit, match="same random trials"):
         pairs.compare(a, b)
+
+
+def test_the_trial_length_plot_is_drawn(pairs, tmp_path):
+    trials = {n: pairs.random_trials(f) for n, f in ((30, FOLDER), (40, E40))}
+    pairs.plot(trials, tmp_path / "lengths.png")
+    assert (tmp_path / "lengths.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (E40 / "trial_lengths.png").exists()
+    assert "(search_rhythms_16_e40/trial_lengths.png)" in (RESULTS / "README.md").read_text()
 
 
 def test_the_search_page_quotes_the_40_epoch_row(pairs):
