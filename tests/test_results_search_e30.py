@@ -37,13 +37,17 @@ def _gain(new: dict, old: dict, st: str) -> str:
     return pm(*ci95(d)[:2], 1)
 
 
-@pytest.fixture(scope="module")
-def trials():
-    spec = importlib.util.spec_from_file_location(
-        "search_trials_by_architecture", ROOT / "benchmarks" / "search_trials_by_architecture.py"
-    )
+def _script(name: str):
+    """The benchmark script ``benchmarks/<name>.py``, imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def trials():
+    module = _script("search_trials_by_architecture")
     return module, module.finished_trials(FOLDER)
 
 
@@ -287,12 +291,7 @@ E40 = RESULTS / "search_rhythms_16_e40"
 
 @pytest.fixture(scope="module")
 def pairs():
-    spec = importlib.util.spec_from_file_location(
-        "search_trial_length_pairs", ROOT / "benchmarks" / "search_trial_length_pairs.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _script("search_trial_length_pairs")
 
 
 def test_the_40_epoch_folder_differs_in_the_trial_length_and_strategies_only():
