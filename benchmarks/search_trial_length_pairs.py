@@ -30,10 +30,15 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the scripts beside this one
+from search_trials_by_architecture import finished_trials  # noqa: E402
 
 STRATEGY = "random"
 
@@ -45,15 +50,9 @@ def trial_length(folder: Path) -> int:
 def random_trials(folder: Path) -> dict[tuple[int, int], dict]:
     """(seed, trial) -> the trial's parameters and validation loss, for random's cells."""
     out = {}
-    for journal in sorted(folder.glob(f"cells/{STRATEGY}-s*/journal.jsonl")):
-        seed = int(journal.parent.name.rsplit("-s", 1)[1])
-        proposed = {}
-        for line in journal.read_text().splitlines():
-            r = json.loads(line)
-            if r["event"] == "proposed":
-                proposed[r["trial"]] = r["params"]
-            elif r["event"] == "finished":
-                out[(seed, r["trial"])] = {"params": proposed[r["trial"]], "val_loss": r["value"]}
+    for t in finished_trials(folder).get(STRATEGY, []):
+        params = {k: v for k, v in t.items() if k not in ("seed", "trial", "val_loss")}
+        out[(t["seed"], t["trial"])] = {"params": params, "val_loss": t["val_loss"]}
     return out
 
 

@@ -34,7 +34,7 @@ GROUPS = {
 
 
 def finished_trials(folder: Path) -> dict[str, list[dict]]:
-    """Strategy -> its finished trials (seed, architecture, validation loss) over all cells."""
+    """Strategy -> its finished trials (seed, trial number, parameters, validation loss)."""
     out: dict[str, list[dict]] = defaultdict(list)
     for journal in sorted(folder.glob("cells/*/journal.jsonl")):
         strategy, seed = journal.parent.name.rsplit("-s", 1)
@@ -49,7 +49,8 @@ def finished_trials(folder: Path) -> dict[str, list[dict]]:
                     best_v = min(best_v, (r["value"], p), key=lambda b: b[0])
                 elif r.get("phase") == "W":  # dual's phase W: phase V's best architecture
                     p = {**{k: best_v[1][k] for k in V_NAMES}, **p}
-                out[strategy].append({"seed": int(seed), **p, "val_loss": r["value"]})
+                trial = {"seed": int(seed), "trial": r["trial"], **p, "val_loss": r["value"]}
+                out[strategy].append(trial)
     return dict(out)
 
 
