@@ -43,17 +43,17 @@ from skipsnn.search.testfunctions import TestFunction
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the scripts beside this one
 from bench_bo import search_host  # noqa: E402
-from bo_basins import DEFAULT_INITIAL, basin, best_initial_point, initial_design  # noqa: E402
+from bo_basins import (  # noqa: E402
+    DEFAULT_INITIAL,
+    _hartmann,
+    basin,
+    best_initial_point,
+    initial_design,
+)
 
 BUDGET = 40
 LOCAL_METHODS = ("COBYQA", "Powell", "Nelder-Mead", "COBYLA")
 BOX_ACQUISITIONS = ("log-ei", "lcb-0.5", "posterior-mean")
-
-
-def _hartmann():
-    from botorch.test_functions import Hartmann
-
-    return Hartmann(dim=6)
 
 
 def first_hit(values: list[float], target: float) -> int | None:
