@@ -259,7 +259,8 @@ def test_the_host_effect_on_ten_more_cells_is_as_quoted():
             == (runs[k]["architecture"], runs[k]["dynamics"])
         ]
     _quoted(
-        f"test accuracy AMD - Intel dual {d['dual']}, joint {d['joint']}, random {d['random']} "
+        f"test accuracy this host minus the other, dual {d['dual']}, joint {d['joint']}, "
+        f"random {d['random']} "
         "points per cell."
     )
     assert [len(alike[st]) for st in ref] == [0, 1, 4]
