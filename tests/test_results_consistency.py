@@ -9,7 +9,9 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from skipsnn.experiments.compare import compare_markdown
 from skipsnn.experiments.protocol import ablation_markdown
@@ -137,3 +139,25 @@ def test_stdp_page_quotes_the_gestures_runs():
         line = next(x for x in stdp.splitlines() if x.startswith(f"| {label}"))
         assert line.split("|")[2:6] == row.split("|")[2:6], (line, row)
     assert "17.6 points" not in stdp.replace("+17.6 points from STDP learning", "")
+
+
+def test_transfer_check_is_quoted_as_computed():
+    # the temporal config on gestures: per-seed values, spread, and the unpaired gap to
+    # the default config's Table 3 row, as the README words them
+    def bptt_full(folder: str) -> np.ndarray:
+        runs = json.loads((RESULTS / folder / "results.json").read_text())
+        runs = [r for r in runs if r["method"] == "bptt" and r["fraction"] == 1.0]
+        return np.array([100 * r["test_accuracy"] for r in sorted(runs, key=lambda r: r["seed"])])
+
+    transfer, default = bptt_full("transfer_gestures"), bptt_full("table3_gestures")
+    assert len(transfer) == len(default) == 5
+    flat = " ".join(README.split())
+    per_seed = ", ".join(f"{a:.1f}" for a in transfer)
+    assert f"(sample std {transfer.std(ddof=1):.1f}): {transfer.mean():.1f}% test" in flat
+    assert f"(per seed {per_seed})" in flat
+    welch = stats.ttest_ind(transfer, default, equal_var=False).confidence_interval()
+    gap = transfer.mean() - default.mean()
+    assert gap > 0 and welch.low > 0  # "higher", with an interval above 0
+    assert (
+        f"{gap:.1f} points higher (Welch 95% interval {welch.low:.1f} to {welch.high:.1f})"
+    ) in flat
