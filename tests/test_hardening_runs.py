@@ -283,3 +283,94 @@ def test_a_closed_pipe_stops_the_command_quietly():
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141 and err == "", err
+
+
+@pytest.mark.parametrize(
+    "content",
+    [bytes(range(128, 228)), b"[1, 2, 3]", b'"0.5"'],
+    ids=["not-utf8", "a-list", "a-string"],
+)
+def test_a_metrics_json_that_is_not_an_object_is_one_sentence(finished_run, capsys, content):
+    _, out = finished_run
+    (out / "metrics.json").write_bytes(content)
+    assert main(["report", str(out), "--out", str(out.parent / "r.md")]) == 2
+    assert "metrics.json" in _one_sentence(capsys.readouterr().err)
+    assert main(["evaluate", "--no-progress", str(out)]) == 2
+    assert "metrics.json" in _one_sentence(capsys.readouterr().err)
+
+
+def test_a_hand_edited_stored_accuracy_is_shown_not_a_crash(finished_run, capsys):
+    _, out = finished_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    (out / "metrics.json").write_text(json.dumps({**metrics, "test_accuracy": "0.2"}))
+    assert main(["evaluate", "--no-progress", str(out)]) == 0
+    assert "stored '0.2' (not a number)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["evaluate", "report"])
+def test_a_file_given_as_a_run_folder_is_named_as_a_file(tmp_path, capsys, command):
+    f = tmp_path / "file"
+    f.write_text("x")
+    argv = [command, str(f)] + (["--out", str(tmp_path / "r.md")] if command == "report" else [])
+    assert main(argv) == 2
+    assert "is a file, not a folder" in _one_sentence(capsys.readouterr().err)
+
+
+def test_resuming_a_search_that_does_not_exist_is_refused(tmp_path, capsys):
+    out = tmp_path / "nowhere"
+    assert main(["search", "--out", str(out), "--resume", "--no-progress"]) == 2
+    assert "no search to resume" in _one_sentence(capsys.readouterr().err)
+    assert not out.exists()
+
+
+def test_a_run_and_a_search_do_not_share_a_folder(finished_run, tmp_path, capsys):
+    cfg, out = finished_run
+    before = sorted(p.name for p in out.iterdir())
+    assert main(["search", "--out", str(out), "--no-progress"]) == 2
+    assert "holds a training run" in _one_sentence(capsys.readouterr().err)
+    assert sorted(p.name for p in out.iterdir()) == before
+    search = tmp_path / "search"
+    search.mkdir()
+    (search / "journal.jsonl").write_text("")
+    assert _train(cfg, search) == 2
+    assert "holds a search" in _one_sentence(capsys.readouterr().err)
+    assert sorted(p.name for p in search.iterdir()) == ["journal.jsonl"]
+
+
+def test_a_checkpoint_of_another_network_names_what_differs(finished_run, tmp_path, capsys):
+    cfg, out = finished_run
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    key = next(iter(state["model"]))
+    state["model"][key] = torch.zeros(1)
+    torch.save(state, out / "checkpoint.pt")
+    assert main(["evaluate", "--no-progress", str(out)]) == 2
+    err = _one_sentence(capsys.readouterr().err)
+    assert "does not fit this run" in err and key in err
+
+
+def test_a_text_file_as_checkpoint_says_what_it_is_not(finished_run, capsys):
+    _, out = finished_run
+    (out / "checkpoint.pt").write_text("hello world\n")
+    assert main(["evaluate", "--no-progress", str(out)]) == 2
+    assert "not a file written by torch.save" in _one_sentence(capsys.readouterr().err)
+
+
+def test_an_unwritable_output_file_is_named_not_its_temporary(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    from skipsnn.atomic import write_text
+
+    def refuse(dir, prefix, suffix):
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}x{suffix}")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    target = tmp_path / "report.md"
+    with pytest.raises(PermissionError) as e:
+        write_text(target, "x")
+    assert e.value.filename == str(target)
+
+
+def test_an_unknown_dataset_lists_tonic_names_too(capsys):
+    assert main(["data", "prepare", "zzz"]) == 2
+    assert "tonic:NAME" in _one_sentence(capsys.readouterr().err)

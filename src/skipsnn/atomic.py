@@ -20,8 +20,12 @@ from typing import IO, Any
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
     """Call ``write(binary_file)`` on a temporary file, then move it onto ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        # The error would name the temporary file, which the user never asked for.
+        raise OSError(e.errno, e.strerror, str(path)) from None
     try:
         # mkstemp creates 0600; the file gets the mode an ordinary open() would give it.
         os.fchmod(fd, 0o666 & ~current_umask())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,8 @@ from .errors import ConfigError
 
 LOCK_NAME = ".lock"
 CHECKPOINT = "checkpoint.pt"  # a run folder's training state (`skipsnn.train.checkpoint`)
+METRICS = "metrics.json"  # a finished run's results
+JOURNAL = "journal.jsonl"  # a search folder's record of its trials (`skipsnn.search.journal`)
 
 
 def check_writable(folder: str | os.PathLike, what: str = "--out") -> None:
@@ -57,6 +60,7 @@ def folder_lock(folder: str | os.PathLike, what: str = "run") -> Iterator[Path]:
     the folder is removed again: bad input leaves nothing behind.
     """
     folder = Path(folder)
+    check_folder_kind(folder, what)
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -94,3 +98,33 @@ def _remove_if_only_lock(folder: Path) -> None:
             folder.rmdir()
     except OSError:
         pass  # best effort: never mask the error that got us here
+
+
+def check_folder_kind(folder: Path, what: str) -> None:
+    """Refuse a training run in a search's folder and a search in a training run's: each
+    would write its files among the other's, and a later ``--resume``, ``evaluate`` or
+    ``report`` would read the mixture."""
+    if what == "run" and (folder / JOURNAL).exists():
+        raise ConfigError(f"{folder} holds a search ({JOURNAL}); choose another --out")
+    if what == "search" and any((folder / f).exists() for f in (CHECKPOINT, METRICS)):
+        raise ConfigError(f"{folder} holds a training run ({CHECKPOINT}); choose another --out")
+
+
+def check_run_folder(folder: Path) -> None:
+    """Raise `ConfigError` unless ``folder`` is an existing folder (to read results from)."""
+    if not folder.exists():
+        raise ConfigError(f"run folder {folder} does not exist")
+    if not folder.is_dir():
+        raise ConfigError(f"run folder {folder} is a file, not a folder")
+
+
+def read_json_object(path: Path) -> dict:
+    """A JSON file a run wrote (``metrics.json``, ``best.json``); a damaged one, or one that
+    does not hold an object, is one `ConfigError` sentence."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConfigError(f"{path} is not readable JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} does not hold a JSON object")
+    return data

@@ -17,7 +17,7 @@ import yaml
 from ..atomic import write_json, write_text
 from ..config import DATASETS, METHODS, Config, default_config
 from ..errors import ConfigError
-from ..folders import check_writable, folder_lock
+from ..folders import JOURNAL, check_writable, folder_lock
 from ..limits import LIMITS, read_yaml
 from ._common import add_device_flags, add_json_flag, device_options, emit, int_in, seed_int
 
@@ -26,7 +26,6 @@ EPOCHS_MAX = int(LIMITS["train.epochs"][1])
 epochs = int_in(1, EPOCHS_MAX)
 
 CONFIG_FILE = "search_config.yaml"
-JOURNAL = "journal.jsonl"
 
 
 def register(subparsers) -> None:
@@ -71,9 +70,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the search")
     p.add_argument("--resume", action="store_true", help="continue the search in --out")
     p.add_argument("--config", type=Path, help="YAML config, optionally with a search: section")
-    p.add_argument(
-        "--trial-epochs", type=epochs, help="epochs of each trial (search.trial_train)"
-    )
+    p.add_argument("--trial-epochs", type=epochs, help="epochs of each trial (search.trial_train)")
     p.add_argument(
         "--final-epochs", type=int_in(None, EPOCHS_MAX), help="epochs of the final training run"
     )
@@ -130,6 +127,8 @@ def search_command(args) -> int:
         raise ConfigError(f"--workers must be at least 1, got {args.workers}")
     if args.final_epochs is not None and args.final_epochs < 1:
         raise ConfigError(f"--final-epochs must be at least 1, got {args.final_epochs}")
+    if args.resume and not (args.out / JOURNAL).exists():
+        raise ConfigError(f"there is no search to resume in {args.out} (no {JOURNAL})")
     check_writable(args.out)
     with folder_lock(args.out, "search"):
         return _search(args)

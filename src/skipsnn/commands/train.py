@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..config import DATASETS, METHODS, Config, default_config
 from ..errors import ConfigError
-from ..folders import CHECKPOINT, check_writable
+from ..folders import CHECKPOINT, check_run_folder, check_writable
 from ._common import add_device_flags, add_json_flag, device_options, emit, int_in
 
 
@@ -111,7 +111,9 @@ def train_command(args) -> int:
     from ..train import run_spawned, run_training
 
     if args.nproc > 1:
-        m = run_spawned(cfg, args.out, args.nproc, resume=args.resume, progress=not args.no_progress)
+        m = run_spawned(
+            cfg, args.out, args.nproc, resume=args.resume, progress=not args.no_progress
+        )
     else:
         m = run_training(cfg, args.out, resume=args.resume, progress=not args.no_progress)
     return emit(m, args.json, _summary(m, args.out))
@@ -120,8 +122,7 @@ def train_command(args) -> int:
 def evaluate_command(args) -> int:
     from ..train import evaluate_run
 
-    if not args.run_dir.is_dir():
-        raise ConfigError(f"run folder {args.run_dir} does not exist")
+    check_run_folder(args.run_dir)
     r = evaluate_run(args.run_dir, progress=not args.no_progress, device=args.device)
     text = f"{r['run']}: test accuracy {_pct(r.get('test_accuracy'))}"
     if r.get("recomputed"):
@@ -132,7 +133,9 @@ def evaluate_command(args) -> int:
 
 
 def _pct(v) -> str:
-    return "n/a" if v is None else f"{100 * v:.1f}%"
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        return f"{100 * v:.1f}%"
+    return "n/a" if v is None else f"{v!r} (not a number)"  # a hand-edited metrics.json
 
 
 def _summary(m: dict, out: Path) -> str:

@@ -8,12 +8,12 @@ be moved together.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from ..atomic import write_text
 from ..errors import SkipSNNError
+from ..folders import check_run_folder, read_json_object
 
 SUMMARY_KEYS = (
     "test_accuracy",
@@ -46,16 +46,12 @@ def _plot_rank(p: Path) -> tuple[int, str]:
 
 def describe_run(run_dir: Path) -> dict:
     """What a run folder holds: kind, metrics, markdown tables, plots."""
-    if not run_dir.is_dir():
-        raise SkipSNNError(f"run folder {run_dir} does not exist")
+    check_run_folder(run_dir)
     metrics = {}
     for name in ("metrics.json", "best.json"):
         f = run_dir / name
         if f.exists():
-            try:
-                metrics.update(json.loads(f.read_text()))
-            except json.JSONDecodeError as e:
-                raise SkipSNNError(f"{f} is not valid JSON ({e.msg})") from e
+            metrics.update(read_json_object(f))
     tables = sorted(p for p in run_dir.glob("*.md") if p.name != "report.md")
     plots = sorted(run_dir.glob("*.png"), key=_plot_rank)
     if not (metrics or tables or plots):

@@ -81,7 +81,10 @@ def restoring(path: Path) -> Iterator[None]:
     try:
         yield
     except (KeyError, IndexError, RuntimeError, TypeError, ValueError, AttributeError) as e:
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        # load_state_dict's first line only names the class ("Error(s) in loading
+        # state_dict for MMNDNet:"); the next one names the first missing key or shape.
+        lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+        reason = " ".join(lines[:2])[:300] or type(e).__name__
         raise ConfigError(f"{path} does not fit this run ({reason})") from None
 
 
@@ -99,6 +102,10 @@ def load_checkpoint(path: Path, required: tuple[str, ...] = ("config", "history"
     file cannot run code; an empty, truncated, damaged or foreign file, or one that lacks
     the ``required`` keys, raises `ConfigError` with one sentence.
     """
+    if path.is_file() and not zipfile.is_zipfile(path):
+        # torch.save writes a zip archive; anything else (text, a plain pickle, a truncated
+        # copy) would fail below with an opaque reason such as a bare "101".
+        raise ConfigError(f"{path} is not a readable checkpoint (not a file written by torch.save)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
@@ -114,8 +121,6 @@ def load_checkpoint(path: Path, required: tuple[str, ...] = ("config", "history"
     if not isinstance(state["config"], dict) or not isinstance(state["history"], list):
         raise ConfigError(f"{path} is not a skipsnn checkpoint (malformed entries)")
     return state
-
-
 
 
 def existing_checkpoint(out: Path, resume: bool) -> dict[str, Any] | None:

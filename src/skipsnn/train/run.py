@@ -19,7 +19,6 @@ Everything that can fail on bad input happens before anything is written.
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ import torch.nn.functional as F
 from ..config import Config
 from ..determinism import deterministic
 from ..errors import ConfigError, DataError
-from ..folders import check_writable, folder_lock
+from ..folders import check_writable, folder_lock, read_json_object
 from ..network import build_network
 from . import bptt, stdp
 from . import checkpoint as ckpt
@@ -159,7 +158,7 @@ def run_spawned(
     spawn(_spawned_run, nproc, cfg.to_dict(), str(out), resume, progress)
     if not (out / "metrics.json").exists():
         raise ConfigError(f"the data-parallel run in {out} did not finish")
-    return read_metrics(out / "metrics.json")
+    return read_json_object(out / "metrics.json")
 
 
 def _spawned_run(cfg: dict, out: str, resume: bool, progress: bool) -> None:
@@ -235,7 +234,7 @@ def evaluate_run(
     """
     run = Path(run_dir)
     stored_path = run / "metrics.json"
-    stored = read_metrics(stored_path) if stored_path.exists() else None
+    stored = read_json_object(stored_path) if stored_path.exists() else None
     if not (run / "config.yaml").exists():
         raise ConfigError(f"{run} is not a run folder (no config.yaml)")
     if Config.load(run / "config.yaml").train.method != "bptt":
@@ -270,14 +269,3 @@ def evaluate_run(
         **res,
         "stored_test_accuracy": None if stored is None else stored.get("test_accuracy"),
     }
-
-
-def read_metrics(path: Path) -> dict[str, Any]:
-    """A run's ``metrics.json``; a damaged one is one `ConfigError` sentence."""
-    try:
-        metrics = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ConfigError(f"{path} is not readable JSON ({e})") from None
-    if not isinstance(metrics, dict):
-        raise ConfigError(f"{path} does not hold a JSON object")
-    return metrics
