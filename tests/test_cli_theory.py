@@ -100,6 +100,16 @@ def test_coverage(capsys, tmp_path):
     assert d["skip_layers"][1][2] is not None and d["chain_error"][1][2] == pytest.approx(5.0)
 
 
+@pytest.mark.parametrize("flag", [[], ["--no-progress"]])
+def test_coverage_shows_its_progress_on_a_terminal(capsys, monkeypatch, flag):
+    # A large grid runs for hours; on a terminal the bar counts the grid's points.
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    argv = ["coverage", "--t-min", "5", "--t-max", "15", "--grid", "2", "--eps", "0.1"]
+    assert main(["theory", *argv, "--max-layers", "2", "--samples", "10", *flag]) == 0
+    err = capsys.readouterr().err
+    assert ("4/4" in err and "coverage" in err) == (not flag)
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -269,8 +269,9 @@ def _coverage(args) -> int:
     if args.figure:
         check_output_file(args.figure, "--figure")
     r = coverage(
-        args.t_min, args.t_max, args.grid, args.eps, args.max_layers, p, args.samples, args.seed
-    )
+        args.t_min, args.t_max, args.grid, args.eps, args.max_layers, p, args.samples, args.seed,
+        progress=not args.no_progress,
+    )  # fmt: skip
     if args.figure:
         coverage_figure(r, args.figure)
         r["figure"] = args.figure
@@ -379,6 +380,7 @@ def register(subparsers) -> None:
     p.add_argument("--eps", type=POSITIVE, required=True, help="allowed |measured - t_out|")
     p.add_argument("--max-layers", type=int_in(1, 64), default=8, help="largest layer budget (default 8)")
     p.add_argument("--figure", default=None, help="write the coverage figure (PNG) here")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _search_options(p, samples=600)
     _neuron_options(p)
     add_json_flag(p)
