@@ -60,6 +60,13 @@ def test_inspect_aedat_fixture(tmp_path, capsys):
     )
 
 
+def test_inspect_an_empty_recording_shows_no_ranges(tmp_path, capsys):
+    f = tmp_path / "empty.aedat"
+    f.write_bytes(b"#!AER-DAT3.1\r\n#!END-HEADER\r\n")
+    assert main(["data", "inspect", str(f)]) == 0
+    assert capsys.readouterr().out.strip() == f"{f}: aedat3.1, 0 events"
+
+
 @pytest.mark.skipif(
     not NMNIST_SAMPLE.exists(), reason=f"real N-MNIST sample {NMNIST_SAMPLE} not present"
 )

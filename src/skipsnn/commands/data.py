@@ -97,10 +97,12 @@ def inspect_cmd(args) -> int:
     from ..data import inspect_file
 
     r = inspect_file(args.file)
-    text = (
-        f"{r['file']}: {r['format']}, {r['events']} events, x <= {r['x_max']}, y <= {r['y_max']}, "
-        f"t {r['t_min']}..{r['t_max']} us, {r['on_events']} ON / {r['off_events']} OFF"
-    )
+    text = f"{r['file']}: {r['format']}, {r['events']} events"
+    if r["events"]:  # an empty recording has no ranges to show
+        text += (
+            f", x <= {r['x_max']}, y <= {r['y_max']}, t {r['t_min']}..{r['t_max']} us, "
+            f"{r['on_events']} ON / {r['off_events']} OFF"
+        )
     return emit(r, args.json, text)
 
 
