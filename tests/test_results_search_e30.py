@@ -20,6 +20,7 @@ RESULTS = ROOT / "docs" / "results"
 FOLDER = RESULTS / "search_rhythms_16_e30"
 FLAT = " ".join((RESULTS / "README.md").read_text().split())  # prose without line breaks
 SEEDS = range(5)
+STRATEGIES = ("dual", "joint", "random")
 
 
 def _quoted(text: str) -> None:
@@ -35,6 +36,21 @@ def _gain(new: dict, old: dict, st: str) -> str:
     """``new - old`` test accuracy of strategy ``st``, paired by seed, in points."""
     d = [100 * (new[(st, s)]["test_accuracy"] - old[(st, s)]["test_accuracy"]) for s in SEEDS]
     return pm(*ci95(d)[:2], 1)
+
+
+def _versus_dual(runs: dict) -> str:
+    """The README's sentence of joint's and random's paired differences to dual."""
+
+    def diff(st, key, scale, nd):
+        d = [scale * (runs[(st, s)][key] - runs[("dual", s)][key]) for s in SEEDS]
+        return pm(*ci95(d)[:2], nd)
+
+    return (
+        f"joint is {diff('joint', 'test_accuracy', 100, 1)} points of test accuracy from dual "
+        f"and random {diff('random', 'test_accuracy', 100, 1)}; in the search's objective "
+        f"joint's best validation loss is {diff('joint', 'best_val_loss', 1, 3)} above dual's "
+        f"and random's {diff('random', 'best_val_loss', 1, 3)}."
+    )
 
 
 def _script(name: str):
@@ -81,17 +97,7 @@ def test_every_cell_has_its_journal_and_it_holds_the_cells_best_trial(trials):
 def test_strategies_and_choices_are_as_quoted():
     new, _ = _runs(FOLDER)
     old, _ = _runs(RESULTS / "search_rhythms_16")
-
-    def diff(st, key, scale, nd):
-        d = [scale * (new[(st, s)][key] - new[("dual", s)][key]) for s in SEEDS]
-        return pm(*ci95(d)[:2], nd)
-
-    _quoted(
-        f"joint is {diff('joint', 'test_accuracy', 100, 1)} points of test accuracy from dual "
-        f"and random {diff('random', 'test_accuracy', 100, 1)}; in the search's objective "
-        f"joint's best validation loss is {diff('joint', 'best_val_loss', 1, 3)} above dual's "
-        f"and random's {diff('random', 'best_val_loss', 1, 3)}."
-    )
+    _quoted(_versus_dual(new))
 
     def counts(runs, st):
         arch = [runs[(st, s)]["architecture"] for s in SEEDS]
@@ -285,7 +291,7 @@ def test_the_search_page_quotes_the_trial_length_on_one_host():
     assert f"dual {d[0]}, joint {d[1]} and random {d[2]} points, also not resolved" in page
 
 
-# --- random search with 40-epoch trials, the same host (ninth session) ------------------
+# --- search with 40-epoch trials on the same host (random: ninth session; dual, joint: tenth)
 
 E40 = RESULTS / "search_rhythms_16_e40"
 
@@ -295,21 +301,93 @@ def pairs():
     return _script("search_trial_length_pairs")
 
 
-def test_the_40_epoch_folder_differs_in_the_trial_length_and_strategies_only():
+def test_the_40_epoch_folder_differs_in_the_trial_length_only():
     e40, d40 = _runs(E40)
     e30, d30 = _runs(FOLDER)
-    assert d40["settings"]["trial_epochs"] == 40 and d40["settings"]["strategies"] == ["random"]
-    other = ("trial_epochs", "search", "strategies")
+    assert d40["settings"]["trial_epochs"] == 40
+    other = ("trial_epochs", "search")
     assert {k: v for k, v in d40["settings"].items() if k not in other} == {
         k: v for k, v in d30["settings"].items() if k not in other
     }
     assert {**d30["settings"]["search"], "trial_train": {"epochs": 40}} == d40["settings"]["search"]
-    assert sorted(e40) == [("random", s) for s in SEEDS]
+    assert sorted(e40) == sorted(e30) == [(st, s) for st in STRATEGIES for s in SEEDS]
     hosts = {r["host"]["cpu_id"] for r in (*e40.values(), *e30.values())}
     assert hosts == {"cpu family 25, model 1, stepping 1"}
     assert {(r["commit"][:7], r["src_modified"]) for r in e40.values()} == {("c9257ca", False)}
-    seconds = [r["wall_seconds"] for r in e40.values()]
-    _quoted(f"{min(seconds):.0f}-{max(seconds):.0f} s per cell, {sum(seconds):,.0f} s in all)")
+    for kind in (("random",), ("dual", "joint")):  # run in two sessions
+        seconds = [r["wall_seconds"] for (st, _), r in e40.items() if st in kind]
+        _quoted(f"{min(seconds):.0f}-{max(seconds):.0f} s per cell, {sum(seconds):,.0f} s in all)")
+    for st in STRATEGIES:
+        assert (E40 / "cells" / f"{st}-s0" / "journal.jsonl").exists()
+
+
+def test_the_strategies_with_40_epoch_trials_are_as_quoted():
+    e40, _ = _runs(E40)
+    _quoted(_versus_dual(e40))
+    acc = {st: [100 * e40[(st, s)]["test_accuracy"] for s in SEEDS] for st in STRATEGIES}
+    ci = {st: pm(*ci95(acc[st])[:2], 1) for st in STRATEGIES}
+    page = " ".join((ROOT / "docs" / "search.md").read_text().split())
+    d = {
+        st: pm(*ci95([a - b for a, b in zip(acc[st], acc["dual"], strict=True)])[:2], 1)
+        for st in ("joint", "random")
+    }
+    assert (
+        f"dual {ci['dual']}%, joint {ci['joint']}%, random {ci['random']}% (joint - dual "
+        f"{d['joint']} points, random - dual {d['random']})"
+    ) in page
+
+
+def test_trial_length_for_every_strategy_is_as_quoted():
+    e = {20: _runs(AMD)[0], 30: _runs(FOLDER)[0], 40: _runs(E40)[0]}
+    g = {n: {st: _gain(e[40], e[n], st) for st in STRATEGIES} for n in (20, 30)}
+    _quoted(
+        f"40-epoch minus 30-epoch trials: dual {g[30]['dual']}, joint {g[30]['joint']}, random "
+        f"{g[30]['random']} points; 40 minus 20: dual {g[20]['dual']}, joint {g[20]['joint']}, "
+        f"random {g[20]['random']}."
+    )
+    pooled = {}
+    for a, b in ((40, 30), (40, 20), (30, 20)):
+        mean, half, n = ci95(
+            100 * (e[a][k]["test_accuracy"] - e[b][k]["test_accuracy"]) for k in e[a]
+        )
+        assert n == 15 and abs(mean) < half  # "None is resolved"
+        pooled[a, b] = pm(mean, half, 1)
+    _quoted(
+        f"(15 paired cells): 40 minus 30 {pooled[40, 30]}, 40 minus 20 {pooled[40, 20]}, 30 minus "
+        f"20 {pooled[30, 20]}."
+    )
+    page = " ".join((ROOT / "docs" / "search.md").read_text().split())
+    assert (
+        f"40- minus 30-epoch trials {pooled[40, 30]} points and 40 minus 20 {pooled[40, 20]}"
+    ) in page
+
+
+def test_what_the_40_epoch_searches_chose_is_as_quoted():
+    e = {20: _runs(AMD)[0], 30: _runs(FOLDER)[0], 40: _runs(E40)[0]}
+
+    def counts(runs, strategies=STRATEGIES):
+        arch = [runs[(st, s)]["architecture"] for st in strategies for s in SEEDS]
+        return (
+            sum(a["n_layers"] == 3 for a in arch),
+            sum(a["n_skip"] > 0 for a in arch),
+            sum(a["n_dynamic"] > 1 for a in arch),
+        )
+
+    c = {n: counts(e[n]) for n in e}
+    deep = [counts(e[40], (st,))[0] for st in STRATEGIES]
+    _quoted(
+        f"{c[40][0]} of 15 chose 3 layers (dual {deep[0]}, joint {deep[1]}, random {deep[2]}), "
+        f"{c[40][1]} at least one skip and {c[40][2]} more than one dynamic ({c[30][0]}, "
+        f"{c[30][1]} and {c[30][2]} with 30-epoch trials; {c[20][0]}, {c[20][1]} and {c[20][2]} "
+        "with 20)."
+    )
+    phases = [e[40][("dual", s)]["best_phase"] for s in SEEDS]
+    assert phases == ["W", "W", "V", "W", "W"]
+    ks = sorted(e[40])
+    rho = stats.spearmanr(
+        [e[40][k]["best_val_loss"] for k in ks], [e[40][k]["test_accuracy"] for k in ks]
+    )
+    _quoted(f"(Spearman {rho.statistic:.2f}, p = {rho.pvalue:.2f})")
 
 
 def test_the_40_epoch_trials_are_paired_and_quoted(pairs):
