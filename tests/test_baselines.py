@@ -119,3 +119,20 @@ def test_a_runs_epochs_are_the_ones_its_method_trains():
     assert trained_epochs(stdp) == 3  # STDP's layer-wise epochs, not the unused 10
     unset = dataclasses.replace(stdp, stdp={})  # (Config.replace merges sections)
     assert trained_epochs(unset) == 10  # unset: train.epochs, as STDP does
+
+
+def test_every_variant_set_is_offered_by_the_command_and_builds_a_config():
+    import argparse
+
+    from skipsnn.commands import reproduce
+    from skipsnn.experiments.compare import VARIANT_SETS, variant_cfg
+
+    parser = argparse.ArgumentParser()
+    reproduce.register(parser.add_subparsers())
+    for name in VARIANT_SETS:  # the command's hard-coded choices keep up with the sets
+        assert parser.parse_args(["reproduce", "compare", name, "--out", "x"]).variant_set == name
+    base = default_config("rhythms")
+    nets = [variant_cfg(base, v, 1.0, 0).network for v in VARIANT_SETS["readout"]]
+    got = [(n.readout.pool, n.readout.mode, n.init_rate) for n in nets]
+    assert got == [(1, "sum", None), (1, "mean", None), (None, "sum", None),
+                   (None, "mean", None), (1, "sum", 0.05)]  # fmt: skip

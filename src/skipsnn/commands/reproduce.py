@@ -86,11 +86,12 @@ def register(sub) -> None:
         description="Train a set of variants on the same seeds (same splits and test set): "
         "'baselines' (mMND beside raw-event readouts, a time-collapsed control and a conv-GRU "
         "of the same budget), 'raw' (the raw-event readouts alone), 'gru-lr' (the conv-GRU at "
-        "the config's learning rate and at 0.002), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
+        "the config's learning rate and at 0.002), 'readout' (the temporal config's readout against "
+        "the mean over time, a flattened map and 5% rate calibration), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
         "steps), 'stdp-random' (STDP vs the same network with random kernels, same epochs), "
         "'pathways' (heterogeneous dynamics x skips at an equal budget), 'threads-bptt' and "
         "'threads-stdp' (the same seeded run at 1 and 2 threads). Writes compare.md "
-        "(mean ± 95%% CI, paired differences to the first variant) and results.json.",
+        "(mean ± 95% CI, paired differences to the first variant) and results.json.",
     )
     _common(c, seeds=5)
     c.add_argument(
@@ -99,6 +100,7 @@ def register(sub) -> None:
             "baselines",
             "raw",
             "gru-lr",
+            "readout",
             "labels",
             "stdp-random",
             "pathways",

@@ -78,6 +78,35 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
             {},
         ),
     ),
+    # Why the default network could not hold an interval: the temporal config's readout
+    # (pooled to one cell, summed over time) against the choices it replaced.
+    "readout": (
+        Variant("mMND, readout pooled to 1 cell, sum over time (the config)", "mmnd", {}, {}),
+        Variant(
+            "readout pooled, mean over time",
+            "mmnd",
+            {"network": {"readout": {"mode": "mean"}}},
+            {},
+        ),
+        Variant(
+            "readout flattened, sum over time",
+            "mmnd",
+            {"network": {"readout": {"pool": None}}},
+            {},
+        ),
+        Variant(
+            "readout flattened, mean over time (the gestures readout)",
+            "mmnd",
+            {"network": {"readout": {"pool": None, "mode": "mean"}}},
+            {},
+        ),
+        Variant(
+            "layers calibrated to fire at 5% (init_rate 0.05)",
+            "mmnd",
+            {"network": {"init_rate": 0.05}},
+            {},
+        ),
+    ),
     # Determinism: the same seeded run at 1 and at 2 threads (summation order may differ).
     "threads-bptt": (
         Variant("mMND, BPTT, 1 thread", "mmnd", {"train": {"num_threads": 1}}, {}),
