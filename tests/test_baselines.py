@@ -78,7 +78,7 @@ def test_compare_grid_resumes(tmp_path, data):
     def fake_train(cfg, out_dir, data, progress):
         calls.append(cfg.train.epochs)
         out_dir.mkdir(parents=True)
-        m = {"test_accuracy": 0.5 + 0.1 * cfg.train.seed, "params": 7}
+        m = {"test_accuracy": 0.5 + 0.1 * cfg.train.seed, "train_accuracy": 0.9, "params": 7}
         (out_dir / "metrics.json").write_text(__import__("json").dumps(m))
         return m
 
@@ -96,6 +96,8 @@ def test_compare_grid_resumes(tmp_path, data):
     assert sorted(calls) == [2, 2, 2, 2, 4, 4]  # STDP, BPTT fixed; equal steps doubles
     assert "mMND, BPTT, equal gradient steps" in r["table"]
     assert np.isfinite(r["rows"][-1]["mean"])  # the raw readout ran too
+    runs = __import__("json").loads((tmp_path / "results.json").read_text())["runs"]
+    assert {x["train_accuracy"] for x in runs if x["method"] != "raw"} == {0.9}
     calls.clear()
     compare(
         cfg,

@@ -221,6 +221,8 @@ def compare(
                 "seed": s,
                 "test_accuracy": r.get("test_accuracy"),
                 "val_accuracy": r.get("val_accuracy"),
+                # the last epoch's, on the training set: what tells overfitting from not learning
+                "train_accuracy": r.get("train_accuracy"),
                 "params": r.get("params"),
                 "epochs": trained_epochs(run_cfg) if v.kind != "raw" else None,
                 "method": run_cfg.train.method if v.kind == "mmnd" else v.kind,
