@@ -161,3 +161,37 @@ def test_transfer_check_is_quoted_as_computed():
     assert (
         f"{gap:.1f} points higher (Welch 95% interval {welch.low:.1f} to {welch.high:.1f})"
     ) in flat
+
+
+def test_readout_diagnosis_is_quoted_as_computed():
+    # each choice the rhythms config replaced, paired against it over 5 seeds
+    data = json.loads((RESULTS / "readout_rhythms" / "results.json").read_text())
+    runs: dict[str, list[dict]] = {}
+    for r in data["runs"]:
+        runs.setdefault(r["variant"], []).append(r)
+    ref, *others = runs
+    quoted = []
+    for name in others:
+        d = [100 * (a["test_accuracy"] - b["test_accuracy"]) for a, b in
+             zip(runs[name], runs[ref], strict=True)]  # fmt: skip
+        assert [a["seed"] for a in runs[name]] == [b["seed"] for b in runs[ref]] == list(range(5))
+        mean, half = np.mean(d), stats.t.ppf(0.975, 4) * np.std(d, ddof=1) / np.sqrt(5)
+        assert mean + half < 0, name  # "paired 95% intervals all below 0"
+        row = next(r for r in data["rows"] if r["variant"] == name)
+        assert row["diff_mean"] == pytest.approx(mean) and row["diff_ci95"] == pytest.approx(half)
+        quoted.append(f"{row['diff_mean']:.1f} ± {row['diff_ci95']:.1f}")  # as the table rounds
+    training = " ".join((DOCS / "training.md").read_text().split())
+    assert (
+        f"a mean over time {quoted[0]} points, a flattened map {quoted[1]}, both {quoted[2]}, "
+        f"and calibrating the layers to fire at 5% {quoted[3]}"
+    ) in training
+    flat = " ".join(README.split())
+
+    def train_range(name: str) -> str:
+        acc = [100 * r["train_accuracy"] for r in runs[name]]
+        return f"{min(acc):.1f}-{max(acc):.1f}%"
+
+    assert all(r["train_accuracy"] == 1.0 for r in runs["readout flattened, sum over time"])
+    assert f"(training {train_range('readout pooled, mean over time')})" in flat
+    calibrated = "layers calibrated to fire at 5% (init_rate 0.05)"
+    assert f"({train_range(calibrated)} against {train_range(ref)})" in flat
