@@ -107,6 +107,38 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
             {},
         ),
     ),
+    # The rest of the rhythms diagnosis: longer time constants, learned dynamics, and the
+    # two stride-2 downsamplings (does the coarse map lose the flashes?).
+    "timescales": (
+        Variant("mMND, two dynamics tau_m 2, 8 (the config)", "mmnd", {}, {}),
+        Variant(
+            "three dynamics tau_m 2, 8, 32",
+            "mmnd",
+            {
+                "network": {
+                    "n_dynamic": 3,
+                    "dynamics": [{"a": 0.0, "tau_m": t, "r_m": t} for t in (2.0, 8.0, 32.0)],
+                }
+            },
+            {},
+        ),  # fmt: skip
+        Variant(
+            "dynamics learned (a, tau_m, R_m)", "mmnd", {"network": {"learn_dynamics": True}}, {}
+        ),
+        Variant(
+            "no downsampling (both layers stride 1)",
+            "mmnd",
+            {
+                "network": {
+                    "layers": [
+                        {"channels": 16, "kernel": 3, "stride": 1},
+                        {"channels": 32, "kernel": 3, "stride": 1},
+                    ]
+                }
+            },
+            {},
+        ),  # fmt: skip
+    ),
     # Determinism: the same seeded run at 1 and at 2 threads (summation order may differ).
     "threads-bptt": (
         Variant("mMND, BPTT, 1 thread", "mmnd", {"train": {"num_threads": 1}}, {}),
