@@ -195,3 +195,15 @@ def test_readout_diagnosis_is_quoted_as_computed():
     assert f"(training {train_range('readout pooled, mean over time')})" in flat
     calibrated = "layers calibrated to fire at 5% (init_rate 0.05)"
     assert f"({train_range(calibrated)} against {train_range(ref)})" in flat
+
+
+def test_timescales_diagnosis_is_reported_as_unresolved():
+    data = json.loads((RESULTS / "timescales_rhythms" / "results.json").read_text())
+    rows = [r for r in data["rows"] if not r["reference"]]
+    assert len(rows) == 3 and all(r["diff_n"] == 5 for r in rows)
+    for r in rows:  # "every interval includes 0"
+        assert abs(r["diff_mean"]) < r["diff_ci95"], r["variant"]
+    flat = " ".join(README.split())
+    d = [f"{r['diff_mean']:.1f} ± {r['diff_ci95']:.1f}" for r in rows]
+    assert f"(`tau_m` 32) {d[0]} points" in flat and f"trained by BPTT) {d[1]}" in flat
+    assert f"the same parameters) {d[2]}: every interval includes 0" in flat
