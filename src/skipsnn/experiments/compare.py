@@ -121,7 +121,7 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
                 }
             },
             {},
-        ),  # fmt: skip
+        ),
         Variant(
             "dynamics learned (a, tau_m, R_m)", "mmnd", {"network": {"learn_dynamics": True}}, {}
         ),
@@ -137,7 +137,7 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
                 }
             },
             {},
-        ),  # fmt: skip
+        ),
     ),
     # Determinism: the same seeded run at 1 and at 2 threads (summation order may differ).
     "threads-bptt": (
