@@ -88,7 +88,8 @@ def register(sub) -> None:
         "of the same budget), 'raw' (the raw-event readouts alone), 'gru-lr' (the conv-GRU at "
         "the config's learning rate and at 0.002), 'readout' (the temporal config's readout against "
         "the mean over time, a flattened map and 5% rate calibration), 'timescales' (a third, "
-        "slower dynamic, learned dynamics, no downsampling), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
+        "slower dynamic, learned dynamics, no downsampling), 'capacity' (twice the epochs, twice "
+        "the channels), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
         "steps), 'stdp-random' (STDP vs the same network with random kernels, same epochs), "
         "'pathways' (heterogeneous dynamics x skips at an equal budget), 'threads-bptt' and "
         "'threads-stdp' (the same seeded run at 1 and 2 threads). Writes compare.md "
@@ -103,6 +104,7 @@ def register(sub) -> None:
             "gru-lr",
             "readout",
             "timescales",
+            "capacity",
             "labels",
             "stdp-random",
             "pathways",

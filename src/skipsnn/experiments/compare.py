@@ -139,6 +139,24 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
             {},
         ),
     ),
+    # What holds the fixed network at ~40% on rhythms: training length or width?
+    "capacity": (
+        Variant("mMND, 40 epochs, 16 and 32 channels (the config)", "mmnd", {}, {}),
+        Variant("80 epochs", "mmnd", {"train": {"epochs": 80}}, {}),
+        Variant(
+            "channels doubled (32 and 64)",
+            "mmnd",
+            {
+                "network": {
+                    "layers": [
+                        {"channels": 32, "kernel": 3, "stride": 2},
+                        {"channels": 64, "kernel": 3, "stride": 2},
+                    ]
+                }
+            },
+            {},
+        ),
+    ),
     # Determinism: the same seeded run at 1 and at 2 threads (summation order may differ).
     "threads-bptt": (
         Variant("mMND, BPTT, 1 thread", "mmnd", {"train": {"num_threads": 1}}, {}),
