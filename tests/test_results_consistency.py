@@ -207,3 +207,25 @@ def test_timescales_diagnosis_is_reported_as_unresolved():
     d = [f"{r['diff_mean']:.1f} ± {r['diff_ci95']:.1f}" for r in rows]
     assert f"(`tau_m` 32) {d[0]} points" in flat and f"trained by BPTT) {d[1]}" in flat
     assert f"the same parameters) {d[2]}: every interval includes 0" in flat
+
+
+def test_capacity_check_is_quoted_as_computed():
+    data = json.loads((RESULTS / "capacity_rhythms" / "results.json").read_text())
+    runs: dict[str, list[dict]] = {}
+    for r in data["runs"]:
+        runs.setdefault(r["variant"], []).append(r)
+
+    def train_range(name: str) -> str:
+        acc = [100 * r["train_accuracy"] for r in runs[name]]
+        return f"{min(acc):.1f}-{max(acc):.1f}%"
+
+    ref, longer, wider = runs
+    rows = [r for r in data["rows"] if not r["reference"]]
+    assert all(abs(r["diff_mean"]) < r["diff_ci95"] for r in rows)  # "both including 0"
+    d = [f"{r['diff_mean']:.1f} ± {r['diff_ci95']:.1f}" for r in rows]
+    flat = " ".join(README.split())
+    assert (
+        f"from {train_range(ref)} (the config) to {train_range(longer)} with 80 epochs and "
+        f"{train_range(wider)} with twice the channels, while test accuracy moves by {d[0]} and "
+        f"{d[1]} points"
+    ) in flat
