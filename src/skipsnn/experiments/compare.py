@@ -41,6 +41,14 @@ class Variant(NamedTuple):
 
 _RANDOM_KERNELS = {"stdp": {"a_plus": 0.0, "a_minus": 0.0}}
 
+
+def _layers(channels: tuple[int, ...], stride: int) -> dict:
+    """Overrides replacing the network's layers by 3x3 convolutions of these widths."""
+    return {
+        "network": {"layers": [{"channels": c, "kernel": 3, "stride": stride} for c in channels]}
+    }
+
+
 VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
     "baselines": (
         Variant("mMND, BPTT", "mmnd", {}, {}),
@@ -128,14 +136,7 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
         Variant(
             "no downsampling (both layers stride 1)",
             "mmnd",
-            {
-                "network": {
-                    "layers": [
-                        {"channels": 16, "kernel": 3, "stride": 1},
-                        {"channels": 32, "kernel": 3, "stride": 1},
-                    ]
-                }
-            },
+            _layers(channels=(16, 32), stride=1),
             {},
         ),
     ),
@@ -146,14 +147,7 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
         Variant(
             "channels doubled (32 and 64)",
             "mmnd",
-            {
-                "network": {
-                    "layers": [
-                        {"channels": 32, "kernel": 3, "stride": 2},
-                        {"channels": 64, "kernel": 3, "stride": 2},
-                    ]
-                }
-            },
+            _layers(channels=(32, 64), stride=2),
             {},
         ),
     ),
