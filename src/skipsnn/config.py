@@ -2,7 +2,7 @@ r"""Run configuration: nested dataclasses, YAML round-trip, validation, the skip
 
 A config has three sections::
 
-    dataset: {name, root, n_bins, size, collapse_time}
+    dataset: {name, root, n_bins, size, collapse_time, seed, train_per_class}
     network: {layers: [{channels, kernel, stride}, ...], n_dynamic,
               dynamics: [{a, tau_m, r_m}, ...], v_th, v_reset, dt,
               skip: {n_skip, l_start, l_end}, readout: {tau_m, pool, mode},
@@ -36,7 +36,7 @@ import yaml
 
 from .atomic import write_text
 from .data.catalog import DATASETS as _REGISTRY
-from .data.catalog import check_dataset_name
+from .data.catalog import check_dataset_name, check_train_per_class
 from .errors import ConfigError, ParameterError, check_choice, check_keys
 from .limits import check_limits, read_yaml
 from .neuron import Dynamic, NeuronParams, validate_params
@@ -114,6 +114,11 @@ class DatasetConfig:
     # Seed of the data itself: the synthetic sets' generation and N-Caltech101's split.
     # Separate from train.seed so that every training seed sees the same data.
     seed: int = 0
+    # Training samples per class of a built-in generated set (gestures, rhythms); None:
+    # the set's default (100). The test split does not change, so sizes are compared on
+    # one test set; a larger set repeats a smaller one's samples up to the smaller one's
+    # last full chunk of 64 samples (576 of rhythms' default 600).
+    train_per_class: int | None = None
 
 
 @dataclass
@@ -290,6 +295,9 @@ class Config:
         check_dataset_name(ds.name, ConfigError)  # a registry name, or tonic:NAME
         _positive_or_none("dataset.n_bins", ds.n_bins)
         _positive_or_none("dataset.size", ds.size)
+        if ds.train_per_class is not None:
+            _positive_or_none("dataset.train_per_class", ds.train_per_class)
+            check_train_per_class(ds.name, ConfigError)
         if not net.layers:
             raise ConfigError("network.layers must list at least one layer")
         for i, layer in enumerate(net.layers, start=1):

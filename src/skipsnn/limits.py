@@ -23,6 +23,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "dataset.n_bins": (1, 10_000),
     "dataset.size": (1, 4096),
     "dataset.seed": (0, 2**32 - 1),
+    "dataset.train_per_class": (1, 100_000),
     "network.layers (count)": (1, 64),
     "network.layers[].channels": (1, 4096),
     "network.layers[].kernel": (1, 31),
@@ -138,7 +139,7 @@ def check_limits(cfg) -> None:
     """Raise `ConfigError` if a value of ``cfg`` is out of `LIMITS` or the network would
     not fit in this machine's memory."""
     ds, net, tr = cfg.dataset, cfg.network, cfg.train
-    for name in ("n_bins", "size", "seed"):
+    for name in ("n_bins", "size", "seed", "train_per_class"):
         _check(f"dataset.{name}", getattr(ds, name))
     if ds.root is not None and (len(ds.root) > MAX_ROOT_CHARS or "\0" in ds.root):
         raise ConfigError(f"dataset.root is not a usable folder name ({len(ds.root)} characters)")
@@ -154,7 +155,16 @@ def check_limits(cfg) -> None:
         _check(f"network.{name}", getattr(net, name))
     _check("readout tau_m", net.readout.tau_m, "network.readout.tau_m")
     _check("network.readout.pool", net.readout.pool)
-    for name in ("epochs", "batch_size", "eval_batch_size", "num_threads", "loader_workers", "lr", "weight_decay", "seed"):
+    for name in (
+        "epochs",
+        "batch_size",
+        "eval_batch_size",
+        "num_threads",
+        "loader_workers",
+        "lr",
+        "weight_decay",
+        "seed",
+    ):
         _check(f"train.{name}", getattr(tr, name))
     need, neurons, params = training_memory_bytes(cfg)
     have = machine_memory_bytes()

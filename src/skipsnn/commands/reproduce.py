@@ -89,7 +89,8 @@ def register(sub) -> None:
         "the config's learning rate and at 0.002), 'readout' (the temporal config's readout against "
         "the mean over time, a flattened map and 5% rate calibration), 'timescales' (a third, "
         "slower dynamic, learned dynamics, no downsampling), 'capacity' (twice the epochs, twice "
-        "the channels), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
+        "the channels), 'data' (50 to 400 training samples per class of a generated set, and "
+        "the conv-GRU at 400), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
         "steps), 'stdp-random' (STDP vs the same network with random kernels, same epochs), "
         "'pathways' (heterogeneous dynamics x skips at an equal budget), 'threads-bptt' and "
         "'threads-stdp' (the same seeded run at 1 and 2 threads). Writes compare.md "
@@ -105,6 +106,7 @@ def register(sub) -> None:
             "readout",
             "timescales",
             "capacity",
+            "data",
             "labels",
             "stdp-random",
             "pathways",

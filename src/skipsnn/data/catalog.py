@@ -81,28 +81,63 @@ def progress_bar(total: int, desc: str, enabled: bool):
 # ---------------------------------------------------------------------------------------
 
 
-def _synthetic_size(name: str, split: str | None = None):
-    """Samples per class (both splits when ``split`` is None) or the digits limit."""
-    per_class = {"gestures": GESTURES_PER_CLASS, "rhythms": RHYTHMS_PER_CLASS}.get(name)
+def _per_class_sizes(name: str) -> dict | None:
+    return {"gestures": GESTURES_PER_CLASS, "rhythms": RHYTHMS_PER_CLASS}.get(name)
+
+
+def _synthetic_size(name: str, split: str | None = None, train_per_class: int | None = None):
+    """Samples per class (both splits when ``split`` is None) or the digits limit;
+    ``train_per_class`` replaces the training split's default."""
+    per_class = _per_class_sizes(name)
     if per_class is None:
         return DIGITS_LIMIT
+    if train_per_class is not None:
+        per_class = {**per_class, "train": int(train_per_class)}
     return per_class if split is None else per_class[split]
 
 
-def synthetic_options(name: str) -> dict:
+def check_train_per_class(name: str, error: type = DataError) -> None:
+    """Raise ``error`` unless ``name`` is a generated set whose training size can be set."""
+    sized = [n for n in DATASETS if _per_class_sizes(n) is not None]
+    if name not in sized:
+        raise error(
+            f"train_per_class applies to the generated sets ({', '.join(sized)}), not {name!r}; "
+            "train.label_fraction trains on part of any dataset"
+        )
+
+
+def synthetic_options(name: str, train_per_class: int | None = None) -> dict:
     """What a synthetic set's content depends on besides (split, seed): part of cache keys."""
-    return {"size": _synthetic_size(name), "v": SYNTHETIC_VERSION}
+    options = {"size": _synthetic_size(name), "v": SYNTHETIC_VERSION}
+    if train_per_class is not None:  # absent by default, so existing caches stay valid
+        options["train_per_class"] = int(train_per_class)
+    return options
 
 
 def synthetic_events(
-    name: str, split: str = "train", seed: int = 0, cache_dir=None, progress: bool = True
+    name: str,
+    split: str = "train",
+    seed: int = 0,
+    cache_dir=None,
+    progress: bool = True,
+    train_per_class: int | None = None,
 ) -> EventSet:
-    """The events of a synthetic dataset split, generated on first use and cached."""
+    """The events of a synthetic dataset split, generated on first use and cached.
+
+    ``train_per_class`` (gestures and rhythms) sets the training split's samples per
+    class. Samples are generated in chunks of `synthetic.CHUNK` (64) from the seed, so a larger
+    training set repeats a smaller one's samples up to the smaller one's last full
+    chunk (which the larger set draws at full length). The test split ignores it.
+    """
     synthetic = [n for n, info in DATASETS.items() if info.synthetic]
     if name not in synthetic:
         raise DataError(f"{name!r} is not a synthetic dataset ({', '.join(synthetic)})")
     check_split(split)
-    size = _synthetic_size(name, split)
+    if train_per_class is not None:
+        check_train_per_class(name)
+        if int(train_per_class) < 1:
+            raise DataError(f"train_per_class must be >= 1, got {train_per_class}")
+    size = _synthetic_size(name, split, train_per_class)
     v = SYNTHETIC_VERSION
     options = {"name": name, "split": split, "seed": int(seed), "size": size, "v": v}
     path = cache_path(cache_dir, "events", name, split, options, "npz")
@@ -145,8 +180,10 @@ def synthetic_events(
     return es
 
 
-def _synthetic_frames(info, *, split, root, n_bins, size, window_us, seed, cache_dir, progress):
-    es = synthetic_events(info.name, split, seed, cache_dir, progress)
+def _synthetic_frames(
+    info, *, split, root, n_bins, size, window_us, seed, cache_dir, progress, train_per_class=None
+):
+    es = synthetic_events(info.name, split, seed, cache_dir, progress, train_per_class)
     x = frame_many(es.events, es.offsets, info.sensor_size, n_bins, (size, size), window_us)
     return x, es.labels.astype(np.int64), info.classes, info.sensor_size
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import DataError, check_choice
 from .binning import GEOMETRIES
-from .catalog import check_split, get_dataset_info, synthetic_options
+from .catalog import check_split, check_train_per_class, get_dataset_info, synthetic_options
 from .datasets import DVSGesture, NCaltech101
 from .framed import (  # noqa: F401  (FramedDataset re-exported)
     FRAMES_VERSION,
@@ -45,6 +45,7 @@ def load_frames(
     window_us: int | None = None,
     geometry: str | None = None,
     workers: int | None = None,
+    train_per_class: int | None = None,
 ) -> FramedDataset:
     """A whole dataset split framed to ``[N, T, 2, H, W]``, cached on disk.
 
@@ -56,7 +57,9 @@ def load_frames(
     seeds unless the data itself should change; ``window_us`` overrides the dataset's
     time window (None: its default); ``geometry`` (``aspect``, ``pad`` or ``stretch``,
     see `skipsnn.data.binning.frame_geometry`) shapes frames of a non-square sensor
-    (default: ``aspect`` for N-Caltech101, whose 240x180 frames at size 64 are 64x48).
+    (default: ``aspect`` for N-Caltech101, whose 240x180 frames at size 64 are 64x48);
+    ``train_per_class`` sets the training split's samples per class of a generated set
+    (gestures, rhythms; None: its default), and is ignored for the test split.
 
     The frames are stored under the cache folder keyed by a hash of all these options
     and, for a real dataset, of its files' names, sizes and modification times, so a
@@ -64,6 +67,10 @@ def load_frames(
     are framed in ``workers`` processes (default: the cores) straight into the cache
     file; ``x`` of the result reads rows from that file on demand (`FrameArray`).
     """
+    if train_per_class is not None:
+        check_train_per_class(name)
+        if split != "train":
+            train_per_class = None  # the test split is the same whatever the training size
     if name.startswith("tonic:"):
         from .tonic import load_tonic
 
@@ -89,7 +96,7 @@ def load_frames(
         "geometry": geometry,
         "window_us": window,
         "seed": int(seed) if info.seeded else None,
-        "generator": synthetic_options(info.name) if info.synthetic else None,
+        "generator": synthetic_options(info.name, train_per_class) if info.synthetic else None,
         "version": FRAMES_VERSION,
     }
     spec = FrameSpec(tuple(info.sensor_size), n_bins, size, geometry, window)
@@ -119,6 +126,7 @@ def load_frames(
         seed=seed,
         cache_dir=cache_dir,
         progress=progress,
+        **({"train_per_class": train_per_class} if train_per_class is not None else {}),
     )
     writer = StoreWriter(path, x.shape)
     try:

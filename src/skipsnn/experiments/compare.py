@@ -151,6 +151,20 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
             {},
         ),
     ),
+    # Is rhythms limited by its 540 training samples? More of the same generator's data
+    # (a larger set begins with the default one's samples; the test set is the same).
+    "data": (
+        Variant("mMND, 100 training samples per class (the default)", "mmnd", {}, {}),
+        Variant("50 per class", "mmnd", {"dataset": {"train_per_class": 50}}, {}),
+        Variant("200 per class", "mmnd", {"dataset": {"train_per_class": 200}}, {}),
+        Variant("400 per class", "mmnd", {"dataset": {"train_per_class": 400}}, {}),
+        Variant(
+            "conv-GRU (same budget), 400 per class",
+            "gru",
+            {"dataset": {"train_per_class": 400}},
+            {},
+        ),
+    ),
     # Determinism: the same seeded run at 1 and at 2 threads (summation order may differ).
     "threads-bptt": (
         Variant("mMND, BPTT, 1 thread", "mmnd", {"train": {"num_threads": 1}}, {}),
@@ -168,6 +182,12 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
         Variant(v.name, "mmnd", {}, {"pathway": i}) for i, v in enumerate(PATHWAY_VARIANTS)
     )[::-1],  # the full network (heterogeneous, skip) first: the reference
 }
+
+
+def _data_key(cfg: Config) -> tuple:
+    """What the loaded splits depend on (time collapse is applied later, per batch)."""
+    ds = cfg.dataset
+    return (ds.name, ds.root, ds.n_bins, ds.size, ds.seed, ds.train_per_class)
 
 
 def _tag(text: str) -> str:
@@ -233,6 +253,8 @@ def compare(
     variants = VARIANT_SETS[variant_set]
     data = _load_data(cfg, progress) if data is None else data
     train_set = data["train"] if isinstance(data, dict) else data[0]
+    # A variant that changes the data itself (its training size) gets its own splits.
+    loaded = {_data_key(cfg): data}
     budget = None
     if variant_set == "pathways":
         shape = tuple(int(v) for v in train_set.x.shape[2:])
@@ -251,12 +273,16 @@ def compare(
             sort_keys=True,
             default=str,
         )
+        dkey = _data_key(run_cfg)
+        if dkey not in loaded and key not in seen:
+            loaded[dkey] = _load_data(run_cfg, progress)
+        cell_data = loaded.get(dkey)
         if key in seen:
             r = seen[key]
         elif v.kind == "mmnd":
-            r = _run_cell(run_cfg, run_dir, data, train_fn, progress)
+            r = _run_cell(run_cfg, run_dir, cell_data, train_fn, progress)
         else:
-            r = _baseline_cell(v, run_cfg, run_dir, data)
+            r = _baseline_cell(v, run_cfg, run_dir, cell_data)
         seen[key] = r
         results.append(
             {

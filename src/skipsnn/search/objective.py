@@ -24,7 +24,7 @@ _DATA_CACHE: dict[str, Any] = {}  # per process: dataset key -> (train, test)
 
 def _dataset_key(cfg: Config) -> str:
     ds = cfg.dataset
-    return f"{ds.name}|{ds.root}|{ds.n_bins}|{ds.size}|{ds.seed}"
+    return f"{ds.name}|{ds.root}|{ds.n_bins}|{ds.size}|{ds.seed}|{ds.train_per_class}"
 
 
 @dataclass

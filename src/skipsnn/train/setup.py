@@ -109,7 +109,8 @@ def load_data(cfg: Config, data: Any = None, progress: bool = True) -> tuple[Any
 
         ds = cfg.dataset
         kw = dict(root=ds.root, n_bins=ds.n_bins, size=ds.size, seed=ds.seed, progress=progress)
-        return load_frames(ds.name, "train", **kw), load_frames(ds.name, "test", **kw)
+        train = load_frames(ds.name, "train", train_per_class=ds.train_per_class, **kw)
+        return train, load_frames(ds.name, "test", **kw)
     if isinstance(data, dict):
         return data["train"], data.get("test")
     train, test = data
