@@ -86,6 +86,10 @@ def test_alias_bomb_is_refused_at_once(tmp_path, capsys):
         (b"train: [1, 2\n", "is not valid YAML at line"),
         (b"\x00\x01", "NUL"),
         (b"- 1\n- 2\n", "must hold a mapping"),
+        (b"", "is empty; give at least one section, or leave out --config"),
+        (b"# only a comment\n\n", "is empty"),
+        (b"dataset:\n  train_per_class: 0\n", "dataset.train_per_class must be >= 1"),
+        (b"dataset: {name: digits, train_per_class: 5}\n", "train_per_class applies to"),
     ],
 )
 def test_bad_configs_are_one_sentence(tmp_path, capsys, content, message):
@@ -172,3 +176,12 @@ def test_guarantees_doc_lists_every_limit():
     doc = (Path(__file__).resolve().parents[1] / "docs" / "guarantees.md").read_text()
     for key, (lo, hi) in LIMITS.items():
         assert f"| `{key}` | {limits._fmt(lo)} | {limits._fmt(hi)} |" in doc, key
+
+
+def test_an_empty_search_config_is_refused_too(tmp_path):
+    from skipsnn.commands.search import read_config
+
+    f = tmp_path / "s.yaml"
+    f.write_text("# nothing yet\n")
+    with pytest.raises(ConfigError, match="is empty"):
+        read_config(f)

@@ -224,8 +224,7 @@ class Config:
     def load(cls, path: str | Path) -> Config:
         """Read a YAML config file (bounded: `skipsnn.limits.read_yaml`)."""
         d = read_yaml(path)
-        if d is not None and not isinstance(d, dict):
-            raise ConfigError(f"config file {path} must hold a mapping of sections")
+        check_config_document(d, path)
         return cls.from_dict(d)
 
     def save(self, path: str | Path) -> None:
@@ -441,6 +440,18 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
 # ---------------------------------------------------------------------------------------
 # dict -> dataclass with type checks
 # ---------------------------------------------------------------------------------------
+
+
+def check_config_document(d: Any, path) -> None:
+    """Refuse a config file that is empty (or only comments) or not a mapping: an empty
+    file would silently train another dataset's defaults."""
+    if d is None:
+        raise ConfigError(
+            f"config file {path} is empty; give at least one section, or leave out --config "
+            "for the dataset's defaults"
+        )
+    if not isinstance(d, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections")
 
 
 def _positive_or_none(name: str, value: int | None) -> None:
