@@ -109,3 +109,14 @@ def test_the_data_variant_set_builds_its_sizes():
     base = default_config("rhythms")
     got = [variant_cfg(base, v, 1.0, 0).dataset.train_per_class for v in VARIANT_SETS["data"]]
     assert got == [None, 50, 200, 400, 400]
+
+
+def test_the_larger_data_set_changes_one_thing_at_a_time():
+    base = default_config("rhythms")
+    cfgs = [variant_cfg(base, v, 1.0, 0) for v in VARIANT_SETS["data-large"]]
+    got = [
+        (c.dataset.train_per_class, c.train.epochs, [x.channels for x in c.network.layers])
+        for c in cfgs
+    ]
+    assert got == [(400, 40, [16, 32]), (400, 80, [16, 32]), (400, 40, [32, 64]),
+                   (800, 40, [16, 32])]  # fmt: skip

@@ -90,7 +90,8 @@ def register(sub) -> None:
         "the mean over time, a flattened map and 5% rate calibration), 'timescales' (a third, "
         "slower dynamic, learned dynamics, no downsampling), 'capacity' (twice the epochs, twice "
         "the channels), 'data' (50 to 400 training samples per class of a generated set, and "
-        "the conv-GRU at 400), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
+        "the conv-GRU at 400), 'data-large' (400 per class trained longer or wider, and 800 per "
+        "class), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
         "steps), 'stdp-random' (STDP vs the same network with random kernels, same epochs), "
         "'pathways' (heterogeneous dynamics x skips at an equal budget), 'threads-bptt' and "
         "'threads-stdp' (the same seeded run at 1 and 2 threads). Writes compare.md "
@@ -107,6 +108,7 @@ def register(sub) -> None:
             "timescales",
             "capacity",
             "data",
+            "data-large",
             "labels",
             "stdp-random",
             "pathways",

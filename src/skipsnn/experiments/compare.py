@@ -165,6 +165,29 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
             {},
         ),
     ),
+    # With four times the data the network no longer fits its training set: does it now
+    # gain from training longer, from width, or from still more data?
+    "data-large": (
+        Variant(
+            "mMND, 400 per class, 40 epochs, 16 and 32 channels",
+            "mmnd",
+            {"dataset": {"train_per_class": 400}},
+            {},
+        ),
+        Variant(
+            "400 per class, 80 epochs",
+            "mmnd",
+            {"dataset": {"train_per_class": 400}, "train": {"epochs": 80}},
+            {},
+        ),
+        Variant(
+            "400 per class, channels doubled (32 and 64)",
+            "mmnd",
+            {"dataset": {"train_per_class": 400}, **_layers(channels=(32, 64), stride=2)},
+            {},
+        ),
+        Variant("800 per class", "mmnd", {"dataset": {"train_per_class": 800}}, {}),
+    ),
     # Determinism: the same seeded run at 1 and at 2 threads (summation order may differ).
     "threads-bptt": (
         Variant("mMND, BPTT, 1 thread", "mmnd", {"train": {"num_threads": 1}}, {}),
