@@ -103,12 +103,32 @@ def test_compare_loads_the_data_a_variant_asks_for(tmp_path, monkeypatch):
             progress=False)  # fmt: skip
     assert loads == [None, 50]  # once per data, not per seed
     assert trained == [(None, 600), (None, 600), (50, 300), (50, 300)]
+    assert (tmp_path / "accuracy_vs_train_size.png").stat().st_size > 1000  # the curve
+
+
+def test_the_curve_is_drawn_only_for_sets_that_change_the_data(tmp_path):
+    from skipsnn.experiments.compare import compare
+
+    def fake_train(cfg, out_dir, data, progress):
+        return {"test_accuracy": 0.4, "params": 7}
+
+    class _Split:
+        x = np.zeros((12, 4, 2, 16, 16), np.uint8)
+        y = np.arange(12) % 6
+        classes = list(range(6))
+
+    compare(default_config("rhythms"), tmp_path, "capacity", seeds=1, train_fn=fake_train,
+            data=(_Split(), _Split()), progress=False)  # fmt: skip
+    assert (tmp_path / "compare.md").exists()
+    assert not (tmp_path / "accuracy_vs_train_size.png").exists()
 
 
 def test_the_data_variant_set_builds_its_sizes():
     base = default_config("rhythms")
     got = [variant_cfg(base, v, 1.0, 0).dataset.train_per_class for v in VARIANT_SETS["data"]]
-    assert got == [None, 50, 200, 400, 400]
+    assert got == [None, 50, 200, 400, 50, None, 200, 400]
+    kinds = [v.kind for v in VARIANT_SETS["data"]]
+    assert kinds == ["mmnd"] * 4 + ["gru"] * 4
 
 
 def test_the_larger_data_set_changes_one_thing_at_a_time():

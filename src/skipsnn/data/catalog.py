@@ -96,6 +96,12 @@ def _synthetic_size(name: str, split: str | None = None, train_per_class: int | 
     return per_class if split is None else per_class[split]
 
 
+def default_train_per_class(name: str) -> int:
+    """A generated set's training samples per class when ``train_per_class`` is unset."""
+    check_train_per_class(name)
+    return _per_class_sizes(name)["train"]
+
+
 def check_train_per_class(name: str, error: type = DataError) -> None:
     """Raise ``error`` unless ``name`` is a generated set whose training size can be set."""
     sized = [n for n in DATASETS if _per_class_sizes(n) is not None]

@@ -28,7 +28,7 @@ from ..config import Config
 from ..errors import ConfigError
 from ..network import count_params
 from .protocol import VARIANTS as PATHWAY_VARIANTS
-from .protocol import _default_train, _load_data, _run_cell, match_budget, variant_config
+from .protocol import _default_train, _load_data, _no_nan, _run_cell, match_budget, variant_config
 from .tables import ci95
 
 
@@ -158,11 +158,14 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
         Variant("50 per class", "mmnd", {"dataset": {"train_per_class": 50}}, {}),
         Variant("200 per class", "mmnd", {"dataset": {"train_per_class": 200}}, {}),
         Variant("400 per class", "mmnd", {"dataset": {"train_per_class": 400}}, {}),
-        Variant(
-            "conv-GRU (same budget), 400 per class",
-            "gru",
-            {"dataset": {"train_per_class": 400}},
-            {},
+        *(
+            Variant(f"conv-GRU (same budget), {n} per class{note}", "gru", over, {})
+            for n, note, over in (
+                (50, "", {"dataset": {"train_per_class": 50}}),
+                (100, " (the default)", {}),
+                (200, "", {"dataset": {"train_per_class": 200}}),
+                (400, "", {"dataset": {"train_per_class": 400}}),
+            )
         ),
     ),
     # With four times the data the network no longer fits its training set: does it now
@@ -326,7 +329,49 @@ def compare(
     md = compare_markdown(cfg.dataset.name, variant_set, rows)
     write_text(out / "compare.md", md)
     write_json(out / "results.json", {"variant_set": variant_set, "runs": results, "rows": rows})
+    if any("train_per_class" in v.overrides.get("dataset", {}) for v in variants):
+        sizes = {v.name: variant_cfg(cfg, v, 1.0, 0).dataset.train_per_class for v in variants}
+        plot_accuracy_vs_train_size(cfg, variants, sizes, rows, out / "accuracy_vs_train_size.png")
     return {"table": md, "rows": rows, "results": results}
+
+
+def plot_accuracy_vs_train_size(
+    cfg: Config, variants: Sequence[Variant], sizes: dict, rows: list[dict], path: Path
+) -> None:
+    """Test accuracy (mean, 95% CI) against training samples per class, one line per
+    model kind, for the variants that differ in nothing else."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..data.catalog import default_train_per_class, get_dataset_info
+
+    default = default_train_per_class(cfg.dataset.name)
+    first = rows[0]["fraction"]
+    by_name = {r["variant"]: r for r in rows if r["fraction"] == first}
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for i, kind in enumerate(("mmnd", "gru")):
+        # only the variants whose one change is the data: (size, mean, ci)
+        pts = sorted(
+            (sizes[v.name] or default, by_name[v.name]["mean"], _no_nan(by_name[v.name]["ci95"]))
+            for v in variants
+            if v.kind == kind and set(v.overrides) <= {"dataset"} and v.name in by_name
+        )
+        if pts:
+            x, m, e = zip(*pts, strict=True)
+            label = {"mmnd": "mMND, BPTT", "gru": "conv-GRU (same budget)"}[kind]
+            ax.errorbar(x, m, yerr=e, marker="o", capsize=3, color=f"C{i}", label=label)
+    chance = 100 / len(get_dataset_info(cfg.dataset.name).classes)
+    ax.axhline(chance, color="grey", linestyle=":", label=f"chance ({chance:.1f}%)")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("training samples per class")
+    ax.set_ylabel("test accuracy (%), mean ± 95% CI")
+    ax.set_title(f"{cfg.dataset.name}: accuracy against training size")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def paired_rows(values: dict[str, dict[int, float]], names: list[str]) -> list[dict]:
