@@ -126,9 +126,9 @@ def test_the_curve_is_drawn_only_for_sets_that_change_the_data(tmp_path):
 def test_the_data_variant_set_builds_its_sizes():
     base = default_config("rhythms")
     got = [variant_cfg(base, v, 1.0, 0).dataset.train_per_class for v in VARIANT_SETS["data"]]
-    assert got == [None, 50, 200, 400, 50, None, 200, 400]
+    assert got == [None, 50, 200, 400, 800, 50, None, 200, 400, 800]
     kinds = [v.kind for v in VARIANT_SETS["data"]]
-    assert kinds == ["mmnd"] * 4 + ["gru"] * 4
+    assert kinds == ["mmnd"] * 5 + ["gru"] * 5
 
 
 def test_the_larger_data_set_changes_one_thing_at_a_time():
@@ -138,5 +138,4 @@ def test_the_larger_data_set_changes_one_thing_at_a_time():
         (c.dataset.train_per_class, c.train.epochs, [x.channels for x in c.network.layers])
         for c in cfgs
     ]
-    assert got == [(400, 40, [16, 32]), (400, 80, [16, 32]), (400, 40, [32, 64]),
-                   (800, 40, [16, 32])]  # fmt: skip
+    assert got == [(400, 40, [16, 32]), (400, 80, [16, 32]), (400, 40, [32, 64])]
