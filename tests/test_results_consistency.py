@@ -229,3 +229,73 @@ def test_capacity_check_is_quoted_as_computed():
         f"{train_range(wider)} with twice the channels, while test accuracy moves by {d[0]} and "
         f"{d[1]} points"
     ) in flat
+
+
+def _runs_by_variant(folder: str) -> tuple[dict, dict[str, list[dict]]]:
+    data = json.loads((RESULTS / folder / "results.json").read_text())
+    runs: dict[str, list[dict]] = {}
+    for r in sorted(data["runs"], key=lambda r: r["seed"]):
+        runs.setdefault(r["variant"], []).append(r)
+    return data, runs
+
+
+def _paired(a: list[dict], b: list[dict]) -> tuple[float, float]:
+    """Mean and 95% half-width of b - a over shared seeds, in points."""
+    assert [r["seed"] for r in a] == [r["seed"] for r in b] == list(range(5))
+    d = [100 * (y["test_accuracy"] - x["test_accuracy"]) for x, y in zip(a, b, strict=True)]
+    return float(np.mean(d)), float(stats.t.ppf(0.975, 4) * np.std(d, ddof=1) / np.sqrt(5))
+
+
+def test_training_size_curve_is_quoted_as_computed():
+    data, runs = _runs_by_variant("data_rhythms")
+    names = list(runs)
+    mmnd, gru = names[:5], names[5:]  # sizes 100, 50, 200, 400, 800 / 50, 100, 200, 400, 800
+    mmnd = [mmnd[1], mmnd[0], *mmnd[2:]]  # in size order
+    rows = {r["variant"]: r for r in data["rows"]}
+    flat = " ".join(README.split())
+    d = [rows[n] for n in mmnd[2:]]
+    assert all(r["diff_mean"] - r["diff_ci95"] > 0 for r in d)  # "every interval excludes 0"
+    assert rows[mmnd[0]]["diff_mean"] + rows[mmnd[0]]["diff_ci95"] < 0
+    q = [f"{rows[n]['diff_mean']:.1f} ± {rows[n]['diff_ci95']:.1f}" for n in mmnd if n in rows
+         and not rows[n]["reference"]]  # fmt: skip
+    assert (
+        f"50 per class {q[0]} points, 200 per class {q[1]}, 400 per class {q[2]}, "
+        f"800 per class {q[3]}"
+    ) in flat
+    means = [rows[n]["mean"] for n in mmnd]
+    assert means == sorted(means)  # "rises at every doubling"
+    assert "(" + ", ".join(f"{m:.1f}" for m in means) + "%)" in flat
+    gaps = [_paired(runs[m], runs[g]) for m, g in zip(mmnd, gru, strict=True)]
+    g = [f"{m:.1f} ± {h:.1f}" for m, h in gaps]
+    assert (
+        f"conv-GRU minus mMND at the same size: {g[0]} points at 50 per class, {g[1]} at 100, "
+        f"{g[2]} at 200, {g[3]} at 400 and {g[4]} at 800"
+    ) in flat
+    resolved = [abs(m) > h for m, h in gaps]
+    assert resolved == [False, True, False, False, True]  # "at 100 per class only ... 800 only"
+    assert gaps[1][0] < 0 < gaps[4][0]
+    training = " ".join((DOCS / "training.md").read_text().split())
+    assert f"it reaches {rows[mmnd[4]]['mean']:.1f} ± {rows[mmnd[4]]['ci95']:.1f}%" in training
+    assert f"then ahead by {g[4]} points" in training
+
+
+def test_training_longer_or_wider_at_400_per_class_is_reported_as_unresolved():
+    data, runs = _runs_by_variant("data_large_rhythms")
+    ref, longer, wider = runs
+    rows = [r for r in data["rows"] if not r["reference"]]
+    assert all(abs(r["diff_mean"]) < r["diff_ci95"] for r in rows)  # "both including 0"
+    q = [f"{r['diff_mean']:.1f} ± {r['diff_ci95']:.1f}" for r in rows]
+
+    def train_range(name: str) -> str:
+        acc = [100 * r["train_accuracy"] for r in runs[name]]
+        return f"{min(acc):.1f}-{max(acc):.1f}%"
+
+    flat = " ".join(README.split())
+    assert (
+        f"80 epochs {q[0]} points, channels doubled {q[1]}, both intervals including 0, while "
+        f"training accuracy rises to {train_range(longer)} and {train_range(wider)}"
+    ) in flat
+    _, curve = _runs_by_variant("data_rhythms")  # "equal those of data_rhythms seed for seed"
+    assert [r["test_accuracy"] for r in runs[ref]] == [
+        r["test_accuracy"] for r in curve["400 per class"]
+    ]
