@@ -55,6 +55,28 @@ def test_conv_gru_matches_the_budget_and_trains(data):
     assert train_conv_gru(cfg, data=data)["test_accuracy"] == r["test_accuracy"]  # seeded
 
 
+def test_conv_gru_reports_its_training_accuracy(data):
+    """With a step too small to change a prediction, the accuracy counted during the epoch
+    is the initial network's on the labelled training split: labels are set so that it
+    predicts exactly the first half of the samples right."""
+    from skipsnn.train import checkpoint as ckpt
+    from skipsnn.train.setup import split_indices
+
+    cfg = _cfg(epochs=1, batch_size=64, lr=1e-12, label_fraction=0.5)
+    train_set = data[0]
+    ckpt.seed_everything(cfg.train.seed)
+    budget = count_params(cfg, (2, 16, 16), 6)
+    with torch.no_grad():
+        pred = gru_for_budget(cfg, (2, 16, 16), 6, budget)(train_set.x.float()).argmax(1)
+    right = torch.arange(len(pred)) < len(pred) // 2
+    y = torch.where(right, pred, (pred + 1) % 6)
+    r = train_conv_gru(cfg, data=(_Set(train_set.x, y.numpy()), data[1]))
+    idx = split_indices(y.numpy(), cfg).train
+    assert r["n_train"] == len(idx) < len(y)
+    assert r["train_accuracy"] == pytest.approx(float(right[idx].float().mean()), abs=1e-12)
+    assert 0.2 < r["train_accuracy"] < 0.8  # neither all right nor all wrong
+
+
 def test_ci95_and_paired_summary():
     mean, half, n = ci95([1.0, 2.0, 3.0])
     assert (mean, n) == (2.0, 3) and half == pytest.approx(4.302653 / math.sqrt(3), rel=1e-5)

@@ -150,16 +150,22 @@ def train_conv_gru(cfg: Config, *, budget: int | None = None, data: Any = None) 
     collapse = cfg.dataset.collapse_time
     train_idx = torch.as_tensor(split.train)
     t0 = time.perf_counter()
+    train_acc = None
     for _ in range(tr.epochs):
         net.train()
         order = train_idx[torch.randperm(len(train_idx), generator=shuffle)]
+        correct = 0
         for start in range(0, len(order), tr.batch_size):
             idx = order[start : start + tr.batch_size]
-            loss = F.cross_entropy(net(prepare(x[idx], collapse)), y[idx])
+            logits = net(prepare(x[idx], collapse))
+            loss = F.cross_entropy(logits, y[idx])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            correct += int((logits.detach().argmax(1) == y[idx]).sum())
         sched.step()
+        # counted during the epoch, as BPTT runs count theirs: the two are comparable
+        train_acc = correct / len(order) if len(order) else None
 
     @torch.no_grad()
     def accuracy(frames, labels) -> float | None:
@@ -182,6 +188,7 @@ def train_conv_gru(cfg: Config, *, budget: int | None = None, data: Any = None) 
         "label_fraction": tr.label_fraction,
         "epochs": tr.epochs,
         "n_train": len(train_idx),
+        "train_accuracy": train_acc,
         "val_accuracy": accuracy(x[split.val], y[split.val]),
         "test_accuracy": test_acc,
         "train_seconds": time.perf_counter() - t0,
