@@ -74,6 +74,34 @@ def test_inspect_real_sample_text(capsys):
     assert main(["data", "inspect", str(NMNIST_SAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "nmnist-bin" in out and f"{NMNIST_SAMPLE.stat().st_size // 5} events" in out
+    assert "warning" not in out  # a real recording is in time order
+
+
+def test_inspect_warns_that_random_bytes_are_probably_not_a_recording(tmp_path, capsys):
+    """A .bin file has no header, so any bytes decode; out-of-order times give it away."""
+    import numpy as np
+
+    f = tmp_path / "noise.bin"
+    f.write_bytes(np.random.default_rng(0).integers(0, 256, 5 * 2000, dtype=np.uint8).tobytes())
+    assert main(["data", "inspect", str(f), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["t_backwards"] > 0.2 * r["events"] and len(r["warnings"]) == 1
+    assert "probably not" in r["warnings"][0]
+    assert main(["data", "inspect", str(f)]) == 0
+    assert "\nwarning: " in capsys.readouterr().out
+
+
+def test_inspect_a_recording_in_time_order_has_no_warning(tmp_path, capsys):
+    assert main(["data", "inspect", str(_nmnist_fixture(tmp_path / "s.bin")), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["t_backwards"] == 0 and r["warnings"] == []
+    f = tmp_path / "one_late.bin"  # one event out of order in 200 stays under the 1% line
+    rows = [(1, 1, 0, 100 * k) for k in range(200)]
+    rows[50] = (1, 1, 0, 1)
+    f.write_bytes(b"".join(bytes([x, y, t >> 16, (t >> 8) & 255, t & 255]) for x, y, p, t in rows))
+    assert main(["data", "inspect", str(f), "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["t_backwards"] == 1 and r["warnings"] == []
 
 
 def test_inspect_bad_file_exits_2_with_one_sentence(tmp_path, capsys):

@@ -103,6 +103,7 @@ def inspect_cmd(args) -> int:
             f", x <= {r['x_max']}, y <= {r['y_max']}, t {r['t_min']}..{r['t_max']} us, "
             f"{r['on_events']} ON / {r['off_events']} OFF"
         )
+    text += "".join(f"\nwarning: {w}" for w in r["warnings"])
     return emit(r, args.json, text)
 
 
