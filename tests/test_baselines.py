@@ -160,3 +160,22 @@ def test_every_variant_set_is_offered_by_the_command_and_builds_a_config():
     got = [(n.readout.pool, n.readout.mode, n.init_rate) for n in nets]
     assert got == [(1, "sum", None), (1, "mean", None), (None, "sum", None),
                    (None, "mean", None), (1, "sum", 0.05)]  # fmt: skip
+
+
+def test_gru_regularized_set_changes_one_setting_per_variant(data):
+    from skipsnn.experiments.compare import VARIANT_SETS, variant_cfg
+
+    base = default_config("rhythms")
+    vs = VARIANT_SETS["gru-regularized"]
+    cfgs = [variant_cfg(base, v, 1.0, 3) for v in vs]
+    assert [v.kind for v in vs] == ["mmnd", "gru", "gru", "gru", "gru"]
+    assert [c.train.weight_decay for c in cfgs] == [0.0, 0.0, 0.001, 0.01, 0.0]
+    assert [c.train.epochs for c in cfgs] == [40, 40, 40, 40, 20]
+    assert {c.train.seed for c in cfgs} == {3} and all(c.network == base.network for c in cfgs)
+    # the weight decay reaches the GRU's optimizer: one epoch ends elsewhere with it
+    one = _cfg(epochs=1, batch_size=64)
+    plain = train_conv_gru(one, data=data)
+    decayed = train_conv_gru(one.replace(train={"weight_decay": 0.5}), data=data)
+    assert plain["train_accuracy"] != decayed["train_accuracy"] or (
+        plain["val_accuracy"] != decayed["val_accuracy"]
+    )
