@@ -42,13 +42,15 @@ def validate_architecture(dynamics: Sequence[int], skips: Iterable[Skip]) -> lis
             )
     m = len(dynamics)
     out: list[Skip] = []
+    seen: set[Skip] = set()  # a set, so that many skips are checked in linear time
     for a, b in skips:
         if not (0 <= a < b <= m):
             raise ParameterError(f"skip {a}:{b} must satisfy 0 <= start < end <= {m}")
         if b - a < 2:
             raise ParameterError(f"skip {a}:{b} joins consecutive layers; a skip must jump a layer")
-        if (a, b) in out:
+        if (a, b) in seen:
             raise ParameterError(f"skip {a}:{b} is given twice")
+        seen.add((a, b))
         out.append((a, b))
     return sorted(out)
 
