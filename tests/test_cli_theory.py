@@ -122,6 +122,7 @@ def test_coverage_shows_its_progress_on_a_terminal(capsys, monkeypatch, flag):
         ["pathways", "--dynamics", "2,x"],
         ["pathways", "--dynamics", "2,3", "--skip", "1:2"],
         ["pathways", "--dynamics", "2,3", "--skip", "oops"],
+        ["pathways", "--dynamics", ",".join(["9"] * 5000)],  # 4771 digits: str() refuses
         ["approximate", "--t-in", "1", "--t-out", "2", "--eps", "-1"],
         ["approximate", "--t-in", "1", "--t-out", "2", "--eps", "0.1", "--max-layers", "0"],
         [
@@ -146,6 +147,11 @@ def test_bad_input_exits_2_with_one_sentence(capsys, argv):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err and err[-1].startswith("skipsnn") and "Traceback" not in "\n".join(err)
+
+
+def test_pathways_prints_a_long_count(capsys):
+    _, d = run_json(capsys, "pathways", "--dynamics", ",".join(["9"] * 4000))
+    assert d["pathways"] == 9**4000  # 3817 digits: printed in full
 
 
 def test_subprocess_has_no_traceback():

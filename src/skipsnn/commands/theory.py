@@ -30,6 +30,7 @@ DEFAULT_PERIOD = 5.0
 POSITIVE = float_in(1e-6, 1e6)
 MAX_INPUTS = 10**6  # input spikes one simulation may take (duration / period)
 MAX_RATIO = 1e4  # t_out / t_in (and its inverse) a construction is asked for
+MAX_PATHWAY_DIGITS = 4000  # a printed pathway count (Python refuses str() past 4300 digits)
 
 
 def _neuron_options(parser: argparse.ArgumentParser) -> None:
@@ -160,6 +161,12 @@ def _pathways(args) -> int:
     dynamics = parse_dynamics(args.dynamics)
     skips = validate_architecture(dynamics, [parse_skip(s) for s in args.skip])
     n = count_pathways(dynamics, skips)
+    digits = int(n.bit_length() * math.log10(2)) + 1  # at most one more than the true count
+    if digits > MAX_PATHWAY_DIGITS:
+        raise ParameterError(
+            f"the architecture has a count of memory pathways of about {digits:,} digits; "
+            f"at most {MAX_PATHWAY_DIGITS:,} are printed"
+        )
     cf = closed_form(dynamics, skips)
     result = {
         "dynamics": dynamics,
