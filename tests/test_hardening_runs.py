@@ -257,6 +257,7 @@ def test_stdp_counts_are_bounded(key):
         ["reproduce", "ablation", "--dataset", "gestures", "--seeds", "1", "--out", "{f}/x"],
         ["data", "preview", "gestures", "--out", "{f}/x.png"],
         ["report", "{d}", "--out", "{f}/r.md"],
+        ["export", "{d}", "--out", "{f}/m.nir"],
         ["demo", "--theory-only", "--out", "{f}/d"],
         ["theory", "coverage", "--t-min", "5", "--t-max", "10", "--grid", "3", "--eps", "0.5",
          "--figure", "{f}/c.png"],
@@ -271,6 +272,28 @@ def test_every_output_path_is_checked_before_work(argv, tmp_path, monkeypatch, c
     argv = [a.format(f=blocker, d=tmp_path) for a in argv]
     assert main(argv) == 2
     assert "not a folder" in _one_sentence(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["data", "preview", "gestures", "--out", "{p}"],
+        ["report", "{d}", "--out", "{p}"],
+        ["export", "{d}", "--out", "{p}"],
+        "theory coverage --t-min 5 --t-max 10 --grid 3 --eps 0.5 --figure {p}".split(),
+    ],
+)
+def test_an_output_file_that_is_a_pipe_is_refused_not_replaced(argv, tmp_path, monkeypatch, capsys):
+    # Moving the finished file into place would replace the node: `--out /dev/null` run as
+    # root turned /dev/null into a regular file.
+    import skipsnn.train.setup as setup
+
+    monkeypatch.setattr(setup, "load_data", lambda *a, **k: pytest.fail("data loaded"))
+    pipe = tmp_path / "out.png"
+    os.mkfifo(pipe)
+    assert main([a.format(p=pipe, d=tmp_path) for a in argv]) == 2
+    assert "not a regular file" in _one_sentence(capsys.readouterr().err)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
 
 
 def test_a_closed_pipe_stops_the_command_quietly():

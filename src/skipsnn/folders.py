@@ -49,6 +49,8 @@ def check_output_file(path: str | os.PathLike, what: str = "--out") -> None:
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{what} {path} is a folder, not a file")
+    if path.exists() and not path.is_file():  # moving a file onto it would replace the node
+        raise ConfigError(f"{what} {path} is a device, pipe or socket, not a regular file")
     check_writable(path.parent if str(path.parent) else Path("."), what=f"the folder of {what}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..folders import check_output_file
 from ._common import add_json_flag, emit
 
 
@@ -26,6 +27,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..export import export_run
 
+    check_output_file(args.out)  # before the run loads
     res = export_run(args.run_dir, args.out, args.format)
     what = "network with readout" if res["readout"] else "spiking layers (no readout)"
     text = (
