@@ -98,3 +98,19 @@ def test_bad_input():
     with pytest.raises(ParameterError):
         search_chains(1.0, 2.0, 0.1, max_layers=0)
     assert math.isfinite(search_chains(1.0, 2.0, 0.1, 2, 50, base=NeuronParams(a=-1.0)).error)
+
+
+def test_a_huge_eps_verifies_over_a_bounded_simulation(monkeypatch):
+    # eps 1e6 at t_in 1 once asked measure_period for 12 million input spikes (minutes,
+    # gigabytes; `theory approximate --no-skip` and `theory coverage` hung).
+    import skipsnn.theory.chains as chains
+
+    measure = chains.measure_period
+
+    def bounded(net, t_in, cycle_slots):
+        assert cycle_slots <= 20000
+        return measure(net, t_in, cycle_slots)
+
+    monkeypatch.setattr(chains, "measure_period", bounded)
+    s = search_chains(1.0, 2.0, 1e6, 1, 1)
+    assert s.found and s.measured_period == pytest.approx(2.0)

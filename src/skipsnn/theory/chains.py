@@ -171,7 +171,9 @@ def search_chains(
     found_best: tuple[float, PeriodNetwork, float] | None = None
     for _, bi, i in scored[:VERIFIED]:
         net = _chain(batches[bi], i, base.v_th)
-        measured = measure_period(net, t_in, math.ceil(rho_hi))
+        # A candidate fired at least 4 times in ``slots`` inputs: a cycle of ``slots`` inputs
+        # covers its period even when a huge eps puts rho_hi beyond any simulation.
+        measured = measure_period(net, t_in, min(math.ceil(rho_hi), slots))
         if measured is None:
             continue
         e = abs(measured - t_out)
