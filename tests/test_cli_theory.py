@@ -39,6 +39,15 @@ def test_conductance(capsys):
     assert d["g_max"] is None and d["g_min"] > 0
 
 
+def test_conductance_text_tells_a_narrow_interval_apart(capsys):
+    # g_max at 6 digits once read "1.0000005 <= G < 1", an empty interval.
+    argv = ["conductance", "--gamma", "1000000", "--period", "1e-6", "--tau-m", "1e6"]
+    assert main(["theory", *argv]) == 0
+    lo, hi = capsys.readouterr().out.split(" for ")[1].split(" <= G < ")
+    iv = conductance_interval(10**6, 1e-6, NeuronParams(tau_m=1e6))
+    assert float(lo) < float(hi) and (float(lo), float(hi)) == pytest.approx((iv.g_min, iv.g_max))
+
+
 def test_cutoff(capsys):
     _, d = run_json(capsys, "cutoff", "--g", "10", "--tau-m", "12")
     assert d["cutoff_period"] == pytest.approx(cutoff_period(10.0, NeuronParams(tau_m=12.0)))

@@ -138,9 +138,11 @@ def _conductance(args) -> int:
         "g_max": iv.g_max if math.isfinite(iv.g_max) else None,
         "closed_end": "g_min",
     }
-    text = (
-        f"gamma = {args.gamma} at period {args.period:g} for {iv.g_min:.9g} <= G < {_fmt(iv.g_max)}"
-    )
+    # Both ends with as many digits as tell them apart (9 at least): at 6 digits a narrow
+    # interval read "1.0000005 <= G < 1".
+    d = next(d for d in range(9, 18) if f"{iv.g_min:.{d}g}" != f"{iv.g_max:.{d}g}")
+    hi = _fmt(iv.g_max) if math.isinf(iv.g_max) else f"{iv.g_max:.{d}g}"
+    text = f"gamma = {args.gamma} at period {args.period:g} for {iv.g_min:.{d}g} <= G < {hi}"
     return emit(result, args.json, text)
 
 
