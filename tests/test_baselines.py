@@ -134,6 +134,18 @@ def test_compare_grid_resumes(tmp_path, data):
     assert calls == []  # finished cells are read back
 
 
+def test_a_damaged_baseline_cell_is_one_sentence(tmp_path):
+    from skipsnn.errors import ConfigError
+    from skipsnn.experiments.compare import _baseline_cell
+
+    (tmp_path / "metrics.json").write_text('{"test_accuracy": 0.5')  # torn
+    with pytest.raises(ConfigError, match="metrics.json is not readable JSON"):
+        _baseline_cell(None, _cfg(), tmp_path, None)
+    (tmp_path / "metrics.json").write_text('{"test_accuracy": [0.5]}')
+    with pytest.raises(ConfigError, match="holds test_accuracy = \\[0.5\\], not a number"):
+        _baseline_cell(None, _cfg(), tmp_path, None)
+
+
 def test_a_runs_epochs_are_the_ones_its_method_trains():
     from skipsnn.experiments.compare import trained_epochs
 

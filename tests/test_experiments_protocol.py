@@ -1,4 +1,5 @@
 import json
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -77,6 +78,41 @@ def test_failed_cell_is_recorded_not_fatal(tmp_path):
         data=_data(),
     )
     assert r["results"][0]["test_accuracy"] is None and "NaN" in r["results"][0]["error"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b'{"test_accuracy": 0.5', "is not readable JSON"),
+        (b"\xff\xfe", "is not readable JSON"),
+        (b"[1, 2]", "does not hold a JSON object"),
+        (b'{"test_accuracy": "abc"}', "holds test_accuracy = 'abc', not a number"),
+        (b'{"test_accuracy": true}', "holds test_accuracy = True, not a number"),
+        (b'{"test_accuracy": 0.5, "params": [1]}', "holds params = [1], not a number"),
+    ],
+)
+def test_a_damaged_finished_cell_is_one_sentence(tmp_path, content, message):
+    # A cell's metrics.json from an earlier run, damaged: once a JSONDecodeError,
+    # UnicodeDecodeError, AttributeError or TypeError traceback of `reproduce table3`.
+    from skipsnn.errors import ConfigError
+
+    cell = tmp_path / "runs" / "bptt-f100-s0"
+    cell.mkdir(parents=True)
+    (cell / "metrics.json").write_bytes(content)
+    fake = FakeTrainer()
+    with pytest.raises(ConfigError, match=re.escape(message)) as e:
+        table3(
+            default_config("gestures"),
+            tmp_path,
+            fractions=[1.0],
+            methods=["bptt"],
+            seeds=1,
+            progress=False,
+            train_fn=fake,
+            data=_data(),
+        )
+    assert str(cell / "metrics.json") in str(e.value) and "\n" not in str(e.value)
+    assert fake.calls == []
 
 
 def test_ablation_variants_differ_only_in_dynamics_and_skips():

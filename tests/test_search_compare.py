@@ -139,6 +139,27 @@ def test_finished_cells_are_read_back_not_rerun(tmp_path, toy_data, capsys, monk
     assert cell[0]["architecture"] == old[0]["architecture"]
 
 
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"strategy": "dual"', "is not readable JSON"),
+        ('{"strategy": "dual", "seed": 0}', "has no 'trials'"),
+        (
+            '{"strategy": "dual", "seed": 0, "trials": 4, "failed": 0, "best_val_loss": "low"}',
+            "holds best_val_loss = 'low', not a number",
+        ),
+    ],
+)
+def test_a_damaged_cell_result_is_one_sentence(tmp_path, toy_data, capsys, content, message):
+    out, argv = _argv(tmp_path)
+    cell = out / "cells" / "dual-s0"
+    cell.mkdir(parents=True)
+    (cell / "result.json").write_text(content)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "result.json" in err and message in err, err
+
+
 def test_pm_reads_back_missing_values():
     # NaN is written to JSON as null: a table regenerated from a partial run must not fail
     assert pm(None, None) == "—" and pm(math.nan, 1.0) == "—"

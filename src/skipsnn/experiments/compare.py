@@ -28,7 +28,15 @@ from ..config import Config
 from ..errors import ConfigError
 from ..network import count_params
 from .protocol import VARIANTS as PATHWAY_VARIANTS
-from .protocol import _default_train, _load_data, _no_nan, _run_cell, match_budget, variant_config
+from .protocol import (
+    _default_train,
+    _load_data,
+    _no_nan,
+    _run_cell,
+    match_budget,
+    read_finished,
+    variant_config,
+)
 from .tables import ci95
 
 
@@ -265,7 +273,7 @@ def _baseline_cell(v: Variant, cfg: Config, run_dir: Path, data) -> dict[str, An
 
     done = run_dir / "metrics.json"
     if done.exists():
-        return json.loads(done.read_text())
+        return read_finished(done, ("test_accuracy", "val_accuracy", "train_accuracy", "params"))
     if v.kind == "raw":
         r = raw_readout(cfg, data=data, **v.options)
     else:

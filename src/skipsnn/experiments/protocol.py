@@ -10,7 +10,6 @@ retrained, so a killed grid resumes where it stopped.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from tqdm import tqdm
 from ..atomic import save_figure, write_json, write_text
 from ..config import Config, default_config
 from ..errors import ConfigError
+from ..folders import read_json_object
 from ..network import count_params
 from ..theory.pathways import count_pathways
 from .paper import DEFAULT_FRACTIONS
@@ -43,13 +43,37 @@ def _load_data(cfg: Config, progress: bool):
     return load_data(cfg, None, progress)
 
 
+def read_finished(
+    path: Path, numbers: Sequence[str] = ("test_accuracy",), keys: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The record of a cell that finished on an earlier run of a grid. A damaged one (not
+    JSON, not an object, one of ``keys`` missing, one of ``numbers`` neither a number nor
+    null) is one `ConfigError` sentence naming the file, not a traceback in the tables."""
+    r = read_json_object(path)
+    for key in keys:
+        if key not in r:
+            raise ConfigError(f"{path} has no {key!r}; delete it to run the cell again")
+    for key in numbers:
+        v = r.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            raise ConfigError(
+                f"{path} holds {key} = {_shown(v)}, not a number; delete it to run the cell again"
+            )
+    return r
+
+
+def _shown(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:30] + "..."
+
+
 def _run_cell(
     cfg: Config, run_dir: Path, data: Any, train_fn: TrainFn, progress: bool
 ) -> dict[str, Any]:
     """Metrics of one run: read if it finished before, else trained now."""
     done = run_dir / "metrics.json"
     if done.exists():
-        return json.loads(done.read_text())
+        return read_finished(done, ("test_accuracy", "val_accuracy", "train_accuracy", "params"))
     try:
         return train_fn(cfg, run_dir, data, progress)
     except (ArithmeticError, RuntimeError) as e:  # one failed cell does not stop the grid

@@ -17,7 +17,6 @@ architecture and dynamics, parameters, trials, seconds, commit) and the rows.
 
 from __future__ import annotations
 
-import json
 import math
 import subprocess
 import time
@@ -31,6 +30,7 @@ from ..atomic import write_json, write_text
 from ..config import Config
 from ..errors import ConfigError
 from .compare import paired_rows, pm
+from .protocol import read_finished
 
 EXPERIMENT = "search-compare"
 
@@ -209,7 +209,11 @@ def search_compare(
         cell_dir = out / "cells" / f"{strategy}-s{seed}"
         done = cell_dir / "result.json"
         if done.exists():
-            r = json.loads(done.read_text())
+            r = read_finished(
+                done,
+                ("test_accuracy", "best_val_loss", "params", "wall_seconds"),
+                ("strategy", "seed", "trials", "failed", "best_val_loss"),
+            )
         else:
             r = _cell(
                 cfg, settings, strategy, seed, cell_dir, budget_v, budget_w, final_epochs, data
