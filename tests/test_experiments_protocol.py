@@ -167,6 +167,24 @@ def test_cli_rejects_bad_fractions_and_methods(tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("fractions", [[0.5, 0.5], [0.001, 0.0011], [1.0, 0.3, 0.304]])
+@pytest.mark.parametrize("experiment", ["table3", "compare"])
+def test_fractions_that_share_a_run_folder_are_refused(tmp_path, fractions, experiment):
+    # Runs are named at whole percent: 0.001 and 0.0011 once both read the run of 0.001,
+    # and the table counted it as two seeds.
+    from skipsnn.errors import ConfigError
+    from skipsnn.experiments.compare import compare
+
+    fake, cfg = FakeTrainer(), default_config("gestures")
+    kw = dict(fractions=fractions, seeds=1, progress=False, train_fn=fake, data=_data())
+    with pytest.raises(ConfigError, match="are the same at whole percent"):
+        if experiment == "table3":
+            table3(cfg, tmp_path, methods=["bptt"], **kw)
+        else:
+            compare(cfg, tmp_path, "labels", **kw)
+    assert fake.calls == [] and not (tmp_path / "runs").exists()
+
+
 @pytest.mark.parametrize("experiment", ["table3", "ablation"])
 def test_cli_threads_reach_every_run(tmp_path, monkeypatch, experiment):
     """`--threads N` sets train.num_threads of the shared config (as compare and search do);

@@ -33,6 +33,7 @@ from .protocol import (
     _load_data,
     _no_nan,
     _run_cell,
+    check_fractions,
     match_budget,
     read_finished,
     variant_config,
@@ -298,6 +299,7 @@ def compare(
         raise ConfigError(f"unknown variant set {variant_set!r}; choose {', '.join(VARIANT_SETS)}")
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    check_fractions(fractions)
     variants = VARIANT_SETS[variant_set]
     data = _load_data(cfg, progress) if data is None else data
     train_set = data["train"] if isinstance(data, dict) else data[0]

@@ -86,6 +86,22 @@ def _fraction_tag(f: float) -> str:
     return f"f{round(100 * f):03d}"
 
 
+def check_fractions(fractions: Sequence[float]) -> None:
+    """Label fractions in (0, 1], no two of them in one run folder (named at whole percent:
+    0.5 twice, or 0.001 and 0.0011, would read one run as two cells)."""
+    seen: dict[str, float] = {}
+    for f in fractions:
+        if not 0 < f <= 1:
+            raise ConfigError(f"label fractions must lie in (0, 1], got {f}")
+        tag = _fraction_tag(f)
+        if tag in seen:
+            raise ConfigError(
+                f"label fractions {seen[tag]:g} and {f:g} are the same at whole percent, which "
+                "names the run folders; give fractions that differ there"
+            )
+        seen[tag] = f
+
+
 def table3(
     cfg: Config,
     out: Path,
@@ -104,9 +120,7 @@ def table3(
     """
     name = cfg.dataset.name
     fractions = list(fractions or DEFAULT_FRACTIONS[name])
-    for f in fractions:
-        if not 0 < f <= 1:
-            raise ConfigError(f"label fractions must lie in (0, 1], got {f}")
+    check_fractions(fractions)
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
     data = _load_data(cfg, progress) if data is None else data
