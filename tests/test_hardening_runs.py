@@ -202,6 +202,26 @@ def test_a_journal_line_that_is_not_a_record_is_one_sentence(tmp_path, capsys):
     assert "corrupt at line 2" in _one_sentence(capsys.readouterr().err)
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        "[" * 100_000 + "]" * 100_000,  # once a RecursionError traceback
+        '{"event": "finished", "trial": 0, "value": "low"}',  # once a TypeError in min()
+        '{"event": "finished", "trial": 0, "value": NaN}',  # append never writes NaN
+        '{"event": "proposed", "trial": 0, "phase": "V", "params": {"n_layers": "2"}}',
+        '{"event": "proposed", "trial": true, "phase": "V", "params": {}}',
+    ],
+    ids=["deep", "value-text", "value-nan", "param-text", "trial-bool"],
+)
+def test_a_journal_damaged_in_the_middle_is_one_sentence(tmp_path, capsys, line):
+    out = tmp_path / "search"
+    out.mkdir()
+    good = json.dumps({"event": "proposed", "trial": 0, "phase": "V", "params": {}})
+    (out / "journal.jsonl").write_text("\n".join([good, line, good]) + "\n")
+    assert main(["search", "--out", str(out), "--resume", "--no-progress"]) == 2
+    assert "corrupt at line 2" in _one_sentence(capsys.readouterr().err)
+
+
 def test_a_second_search_on_a_busy_folder_is_refused(tmp_path, capsys):
     out = tmp_path / "search"
     with folder_lock(out):

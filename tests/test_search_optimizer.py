@@ -160,6 +160,16 @@ minimize(slow, space, budget=7, seed=2, n_initial=3, journal=sys.argv[1],
 """
 
 
+def test_a_journal_trial_without_a_parameter_of_the_space_is_one_sentence(tmp_path):
+    # A hand-edited journal: once a KeyError traceback from the point's key.
+    log = tmp_path / "journal.jsonl"
+    space = Space((Param("x", -1.0, 1.0), Param("k", 0, 4, kind="int")))
+    Journal(log).append({"event": "proposed", "trial": 0, "phase": "main", "params": {"x": 0.1}})
+    Journal(log).append({"event": "finished", "trial": 0, "phase": "main", "value": 1.0})
+    with pytest.raises(ConfigError, match="trial 0 of phase main has no 'k'"):
+        minimize(lambda p: 0.0, space, budget=2, journal=log, resume=True, **FAST)
+
+
 @pytest.mark.slow
 def test_journal_survives_sigkill_and_resume_matches_an_uninterrupted_run(tmp_path):
     import os

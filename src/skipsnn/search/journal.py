@@ -10,6 +10,7 @@ A line torn by a kill mid-write is dropped on resume.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,10 +39,12 @@ class Journal:
                 continue
             try:
                 record = json.loads(line)
-            except ValueError as e:  # JSONDecodeError, or bytes that are not UTF-8
-                if i >= len(lines) - 2:  # the last line, torn by a kill
+            except (ValueError, RecursionError) as e:  # JSONDecodeError, not UTF-8, too deep
+                if i >= len(lines) - 2 and not isinstance(e, RecursionError):  # torn by a kill
                     break
-                raise ConfigError(f"search journal {self.path} is corrupt at line {i + 1}") from e
+                raise ConfigError(
+                    f"search journal {self.path} is corrupt at line {i + 1}"
+                ) from None
             if not _well_formed(record):
                 raise ConfigError(
                     f"search journal {self.path} is corrupt at line {i + 1} "
@@ -71,17 +74,28 @@ class Journal:
             os.fsync(f.fileno())
 
 
+def _number(v) -> bool:
+    """A finite number as `append` writes one (it writes non-finite floats as null)."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _well_formed(r) -> bool:
     """Whether ``r`` has the shape of a record `replay` reads."""
     if not isinstance(r, dict):
         return False
     trial = r.get("trial")
+    if isinstance(trial, bool) or not isinstance(trial, int):
+        return r.get("event") not in ("proposed", "finished", "failed")
     if r.get("event") == "proposed":
-        return isinstance(trial, int) and isinstance(r.get("phase"), str) and isinstance(
-            r.get("params"), dict
+        params = r.get("params")
+        return (
+            isinstance(r.get("phase"), str)
+            and isinstance(params, dict)
+            and all(_number(v) for v in params.values())
         )
     if r.get("event") in ("finished", "failed"):
-        return isinstance(trial, int) and isinstance(r.get("info") or {}, dict)
+        value = r.get("value")
+        return isinstance(r.get("info") or {}, dict) and (value is None or _number(value))
     return True  # other events (notes) are not replayed
 
 

@@ -138,6 +138,13 @@ def minimize(
             raise ConfigError(
                 f"the journal {log.path} already holds this search; pass resume to continue it"
             )
+        for t in mine.values():
+            missing = [n for n in space.names if n not in t.params]
+            if missing:
+                raise ConfigError(
+                    f"the journal {log.path} does not fit this search: trial {t.id} of phase "
+                    f"{phase} has no {missing[0]!r}"
+                )
         log.repair()
         trials = mine
         next_id = max(all_trials, default=-1) + 1
