@@ -330,8 +330,8 @@ def test_a_closed_pipe_stops_the_command_quietly():
 
 @pytest.mark.parametrize(
     "content",
-    [bytes(range(128, 228)), b"[1, 2, 3]", b'"0.5"'],
-    ids=["not-utf8", "a-list", "a-string"],
+    [bytes(range(128, 228)), b"[1, 2, 3]", b'"0.5"', b"[" * 100_000 + b"]" * 100_000],
+    ids=["not-utf8", "a-list", "a-string", "nested-too-deep"],
 )
 def test_a_metrics_json_that_is_not_an_object_is_one_sentence(finished_run, capsys, content):
     _, out = finished_run
