@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -168,6 +169,34 @@ def test_a_journal_trial_without_a_parameter_of_the_space_is_one_sentence(tmp_pa
     Journal(log).append({"event": "finished", "trial": 0, "phase": "main", "value": 1.0})
     with pytest.raises(ConfigError, match="trial 0 of phase main has no 'k'"):
         minimize(lambda p: 0.0, space, budget=2, journal=log, resume=True, **FAST)
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"x": 5.0, "k": 1}, "has x = 5.0, outside the search's range [-1, 1]"),
+        ({"x": 0.1, "k": 10**30}, f"has k = {10**30}, outside"),
+        ({"x": 0.1, "k": 1.5}, "has k = 1.5, not a whole number"),
+    ],
+)
+def test_a_journal_trial_outside_the_space_is_refused(tmp_path, params, says):
+    # Every proposal lies in the box, so such a trial is from another search or damage.
+    log = tmp_path / "journal.jsonl"
+    space = Space((Param("x", -1.0, 1.0), Param("k", 0, 4, kind="int")))
+    Journal(log).append({"event": "proposed", "trial": 0, "phase": "main", "params": params})
+    Journal(log).append({"event": "finished", "trial": 0, "phase": "main", "value": 1.0})
+    with pytest.raises(ConfigError, match=re.escape(f"trial 0 of phase main {says}")):
+        minimize(lambda p: 0.0, space, budget=2, journal=log, resume=True, **FAST)
+
+
+def test_a_journal_trial_on_the_bounds_of_a_log_scale_is_resumed(tmp_path):
+    log = tmp_path / "journal.jsonl"
+    p = Param("lr", 1e-4, 1e-1, log=True)
+    params = {"lr": p.from_unit(1.0)}
+    Journal(log).append({"event": "proposed", "trial": 0, "phase": "main", "params": params})
+    Journal(log).append({"event": "finished", "trial": 0, "phase": "main", "value": 1.0})
+    r = minimize(lambda q: q["lr"], Space((p,)), budget=2, journal=log, resume=True, **FAST)
+    assert len(r.trials) == 2
 
 
 @pytest.mark.slow

@@ -82,6 +82,24 @@ def _random_point(space: Space, rng: np.random.Generator, taken: set) -> Params 
     return points[0]
 
 
+def _misfit(space: Space, params: dict) -> str | None:
+    """Why a journalled trial's ``params`` cannot be one of ``space``'s points, or None.
+
+    Every point the search proposes lies in the box (integers whole), so one outside it
+    comes from another search or a damaged journal, and would bend the GP's unit cube.
+    """
+    for p in space.params:
+        if p.name not in params:
+            return f"has no {p.name!r}"
+        v = params[p.name]
+        slack = 1e-9 * max(1.0, abs(p.low), abs(p.high))  # log-scale decoding rounds
+        if not p.low - slack <= v <= p.high + slack:
+            return f"has {p.name} = {v!r}, outside the search's range [{p.low:g}, {p.high:g}]"
+        if p.is_int and v != int(v):
+            return f"has {p.name} = {v!r}, not a whole number"
+    return None
+
+
 def minimize(
     objective: Callable[[Mapping[str, Any]], Any],
     space: Space,
@@ -139,11 +157,11 @@ def minimize(
                 f"the journal {log.path} already holds this search; pass resume to continue it"
             )
         for t in mine.values():
-            missing = [n for n in space.names if n not in t.params]
-            if missing:
+            problem = _misfit(space, t.params)
+            if problem:
                 raise ConfigError(
                     f"the journal {log.path} does not fit this search: trial {t.id} of phase "
-                    f"{phase} has no {missing[0]!r}"
+                    f"{phase} {problem}"
                 )
         log.repair()
         trials = mine
