@@ -150,6 +150,10 @@ def test_prepare_and_preview_tiny_gestures(tmp_path, monkeypatch, capsys):
     assert main(["data", "preview", "gestures", *common, "--out", str(tmp_path / "p.jpg")]) == 2
     assert not (tmp_path / "p.jpg").exists()
     assert "must end in .png" in capsys.readouterr().err
+    # ".png" alone is a hidden file without a suffix: refused before any work, saying why
+    bare = tmp_path / ".png"
+    assert main(["data", "preview", "gestures", *common, "--out", str(bare)]) == 2
+    assert "a name is missing before .png" in capsys.readouterr().err and not bare.exists()
 
 
 def test_real_dataset_without_root_exits_2(tmp_path, capsys):

@@ -203,10 +203,9 @@ def prepare_cmd(args) -> int:
 
 
 def preview_cmd(args) -> int:
-    from ..data.preview import preview_png
+    from ..data.preview import check_png_name, preview_png
 
-    if not args.out.lower().endswith(".png"):  # before any work is done
-        raise DataError(f"the preview file must end in .png, got {args.out}")
+    check_png_name(args.out)  # before any work is done
     check_output_file(args.out)
     ds = _load(args)
     path = preview_png(ds, args.out, per_class=args.per_class, columns=args.columns, seed=args.seed)

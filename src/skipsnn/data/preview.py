@@ -12,6 +12,16 @@ from .cache import atomic_write
 from .framing import FramedDataset
 
 
+def check_png_name(out) -> Path:
+    """``out`` as a path, refused unless it names a ``.png`` file (``.png`` alone is a
+    hidden file with no suffix: a name is missing)."""
+    out = Path(out)
+    if out.suffix.lower() != ".png":
+        hint = " (a name is missing before .png)" if out.name.lower() == ".png" else ""
+        raise DataError(f"the preview file must end in .png, got {out}{hint}")
+    return out
+
+
 def preview_png(
     ds: FramedDataset, out, per_class: int = 2, columns: int = 6, seed: int = 0
 ) -> Path:
@@ -24,9 +34,7 @@ def preview_png(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(out)
-    if out.suffix.lower() != ".png":
-        raise DataError(f"the preview file must end in .png, got {out}")
+    out = check_png_name(out)
     if per_class < 1 or columns < 1:
         raise DataError("per-class and columns must be positive")
     y = ds.y.numpy()
