@@ -299,3 +299,53 @@ def test_training_longer_or_wider_at_400_per_class_is_reported_as_unresolved():
     assert [r["test_accuracy"] for r in runs[ref]] == [
         r["test_accuracy"] for r in curve["400 per class"]
     ]
+
+
+def test_regularized_gru_is_quoted_as_computed():
+    _, runs = _runs_by_variant("gru_regularized_rhythms")
+    mmnd, *grus = runs  # plain, weight decay 0.001, weight decay 0.01, half the epochs
+    assert [r["seed"] for r in runs[mmnd]] == list(range(10))
+
+    def acc(name: str, key: str = "test_accuracy", n: int = 10) -> np.ndarray:
+        return np.array([100 * r[key] for r in runs[name][:n]])
+
+    def paired(name: str, n: int = 10, q: float = 0.975) -> tuple[float, float]:
+        d = acc(name, n=n) - acc(mmnd, n=n)
+        return float(d.mean()), float(stats.t.ppf(q, n - 1) * d.std(ddof=1) / np.sqrt(n))
+
+    def span(name: str) -> str:
+        a = acc(name, "train_accuracy")
+        return f"{a.min():.1f}-{a.max():.1f}%"
+
+    flat = " ".join(README.split())
+    g = [f"{m:.1f} ± {h:.1f}" for m, h in map(paired, grus)]
+    assert (
+        f"{g[0]} points unregularized, {g[1]} with weight decay 0.001, {g[2]} with weight "
+        f"decay 0.01, {g[3]} with half the epochs"
+    ) in flat
+    wide = [paired(name, q=1 - 0.025 / 4) for name in grus]  # Bonferroni over four settings
+    assert all(m + h < 0 for m, h in wide)  # "every one still excludes 0"
+    assert f"± {wide[0][1]:.1f}, {wide[1][1]:.1f}, {wide[2][1]:.1f} and {wide[3][1]:.1f}" in flat
+    nearest = max(grus, key=lambda name: paired(name)[0])
+    assert (
+        nearest == grus[1] and f"(weight decay 0.001), is {-paired(nearest)[0]:.1f} points" in flat
+    )
+    assert f"is {span(grus[0])} over seeds 0-9, the mMND network's {span(mmnd)}" in flat
+    assert f"{span(grus[1])} with weight decay 0.001 and {span(grus[3])} with half the" in flat
+    assert np.allclose(acc(grus[2]), 100 / 6)  # weight decay 0.01: chance on every seed
+    first = ", ".join(f"{m:.1f} ± {h:.1f}" for m, h in (paired(name, n=5) for name in grus))
+    assert f"GRU minus mMND {first}" in flat
+    first_wide = [paired(name, n=5, q=1 - 0.025 / 4) for name in grus]
+    assert [m + h < 0 for m, h in first_wide] == [False, False, True, False]
+    # seeds 0-4 of the mMND network and the plain GRU are data_rhythms' runs, seed for seed
+    _, curve = _runs_by_variant("data_rhythms")
+    for here, there in (
+        (mmnd, "mMND, 100 training samples per class (the default)"),
+        (grus[0], "conv-GRU (same budget), 100 per class (the default)"),
+    ):
+        assert [r["test_accuracy"] for r in runs[here][:5]] == [
+            r["test_accuracy"] for r in curve[there]
+        ]
+    training = " ".join((DOCS / "training.md").read_text().split())
+    assert f"(training accuracy {span(grus[0])})" in training
+    assert f"it is {-paired(grus[1])[0]:.1f} ± {paired(grus[1])[1]:.1f} points behind" in training
