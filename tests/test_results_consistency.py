@@ -274,6 +274,21 @@ def test_training_size_curve_is_quoted_as_computed():
     resolved = [abs(m) > h for m, h in gaps]
     assert resolved == [False, True, False, False, True]  # "at 100 per class only ... 800 only"
     assert gaps[1][0] < 0 < gaps[4][0]
+
+    def span(name: str, key: str) -> str:
+        a = [100 * r[key] for r in runs[name]]
+        return f"{min(a):.1f}-{max(a):.1f}%"
+
+    # the GRU's training accuracy (recorded since the rerun): it memorizes small sets
+    fits = [(span(n, "train_accuracy"), span(n, "test_accuracy")) for n in gru]
+    assert (
+        f"{fits[0][0]} at 50 per class and {fits[1][0]} at 100, while it tests at {fits[0][1]} "
+        f"and {fits[1][1]}; at 800 per class it trains at {fits[4][0]} and tests at {fits[4][1]}"
+    ) in flat
+    at200 = [100 * r["test_accuracy"] for r in runs[gru[2]]]
+    assert f"equally ({fits[2][0]})" in flat
+    assert f"seeds 0 and 2 memorize ({at200[0]:.1f} and {at200[2]:.1f}%)" in flat
+    assert f"({at200[1]:.1f}, {at200[3]:.1f}, {at200[4]:.1f}%)" in flat
     training = " ".join((DOCS / "training.md").read_text().split())
     assert f"it reaches {rows[mmnd[4]]['mean']:.1f} ± {rows[mmnd[4]]['ci95']:.1f}%" in training
     assert f"then ahead by {g[4]} points" in training
