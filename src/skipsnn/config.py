@@ -114,10 +114,8 @@ class DatasetConfig:
     # Seed of the data itself: the synthetic sets' generation and N-Caltech101's split.
     # Separate from train.seed so that every training seed sees the same data.
     seed: int = 0
-    # Training samples per class of a built-in generated set (gestures, rhythms); None:
-    # the set's default (100). The test split does not change, so sizes are compared on
-    # one test set; a larger set repeats a smaller one's samples up to the smaller one's
-    # last full chunk of 64 samples (576 of rhythms' default 600).
+    # Training samples per class of a generated set (gestures, rhythms); None: 100. The
+    # test split stays; a larger set repeats a smaller one's samples (docs/training.md).
     train_per_class: int | None = None
 
 
@@ -223,9 +221,7 @@ class Config:
     @classmethod
     def load(cls, path: str | Path) -> Config:
         """Read a YAML config file (bounded: `skipsnn.limits.read_yaml`)."""
-        d = read_yaml(path)
-        check_config_document(d, path)
-        return cls.from_dict(d)
+        return cls.from_dict(read_yaml(path))
 
     def save(self, path: str | Path) -> None:
         """Write the config as YAML (atomically)."""
@@ -440,18 +436,6 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> Config:
 # ---------------------------------------------------------------------------------------
 # dict -> dataclass with type checks
 # ---------------------------------------------------------------------------------------
-
-
-def check_config_document(d: Any, path) -> None:
-    """Refuse a config file that is empty (or only comments) or not a mapping: an empty
-    file would silently train another dataset's defaults."""
-    if d is None:
-        raise ConfigError(
-            f"config file {path} is empty; give at least one section, or leave out --config "
-            "for the dataset's defaults"
-        )
-    if not isinstance(d, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of sections")
 
 
 def _positive_or_none(name: str, value: int | None) -> None:

@@ -3,7 +3,7 @@
 `check_limits` runs at the end of `Config.validate`: every number has a range (the
 table `LIMITS`, documented in docs/guarantees.md), and a network whose estimated
 training memory exceeds the machine's memory is refused with the estimate in the
-sentence. `read_yaml` reads a config file as strict UTF-8 YAML without aliases, with
+sentence. `read_yaml` reads a config file as strict UTF-8 YAML without aliases, a mapping with
 string keys only, bounded in size, depth, node count and integer length. Neither
 imports torch.
 """
@@ -260,9 +260,11 @@ def parse_yaml(text: str, where: str = "the config") -> Any:
         raise ConfigError(f"{where} is not valid YAML ({e.__class__.__name__})") from None
 
 
-def read_yaml(path) -> Any:
+def read_yaml(path) -> dict:
     """The YAML document of a config file: strict UTF-8 (a UTF-8 BOM is allowed), at most
-    `MAX_CONFIG_BYTES`, parsed by `parse_yaml`."""
+    `MAX_CONFIG_BYTES`, parsed by `parse_yaml`, and a mapping of sections (an empty file,
+    or one of comments only, is refused: it would silently train another dataset's
+    defaults)."""
     from .data.npyfile import show_path
 
     path = Path(path)
@@ -286,4 +288,12 @@ def read_yaml(path) -> Any:
         raise ConfigError(f"{where} is not UTF-8 text (byte {e.start} is not valid)") from None
     if "\0" in text:
         raise ConfigError(f"{where} holds a NUL character; is it a binary file?")
-    return parse_yaml(text, where)
+    d = parse_yaml(text, where)
+    if d is None:
+        raise ConfigError(
+            f"{where} is empty; give at least one section, or leave out --config "
+            "for the dataset's defaults"
+        )
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where} must hold a mapping of sections")
+    return d

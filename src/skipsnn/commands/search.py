@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from ..atomic import write_json, write_text
-from ..config import DATASETS, METHODS, Config, check_config_document, default_config
+from ..config import DATASETS, METHODS, Config, default_config
 from ..errors import ConfigError
 from ..folders import JOURNAL, check_writable, folder_lock
 from ..limits import LIMITS, read_yaml
@@ -82,8 +82,7 @@ def register(subparsers) -> None:
 
 def read_config(path: Path) -> tuple[Config, dict]:
     """A YAML file holding a training config plus an optional ``search:`` section."""
-    d = read_yaml(path)  # bounded: strict UTF-8, no aliases, limited size and depth
-    check_config_document(d, path)
+    d = read_yaml(path)  # bounded: strict UTF-8, no aliases, limited size and depth; a mapping
     search = d.pop("search", None) or {}
     if not isinstance(search, dict):
         raise ConfigError(f"the search section of {path} must be a mapping")
