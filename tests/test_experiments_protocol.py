@@ -63,20 +63,25 @@ def test_table3_grid_table_and_resume(tmp_path):
     assert again.calls == []
 
 
-def test_failed_cell_is_recorded_not_fatal(tmp_path):
-    def boom(cfg, run_dir, data, progress):
-        raise RuntimeError("loss is NaN")
-
-    r = table3(
+def _one_bptt_cell(out, train_fn):
+    """The table3 grid of one cell: BPTT, all labels, seed 0."""
+    return table3(
         default_config("gestures"),
-        tmp_path,
+        out,
         fractions=[1.0],
         methods=["bptt"],
         seeds=1,
         progress=False,
-        train_fn=boom,
+        train_fn=train_fn,
         data=_data(),
     )
+
+
+def test_failed_cell_is_recorded_not_fatal(tmp_path):
+    def boom(cfg, run_dir, data, progress):
+        raise RuntimeError("loss is NaN")
+
+    r = _one_bptt_cell(tmp_path, boom)
     assert r["results"][0]["test_accuracy"] is None and "NaN" in r["results"][0]["error"]
 
 
@@ -101,16 +106,7 @@ def test_a_damaged_finished_cell_is_one_sentence(tmp_path, content, message):
     (cell / "metrics.json").write_bytes(content)
     fake = FakeTrainer()
     with pytest.raises(ConfigError, match=re.escape(message)) as e:
-        table3(
-            default_config("gestures"),
-            tmp_path,
-            fractions=[1.0],
-            methods=["bptt"],
-            seeds=1,
-            progress=False,
-            train_fn=fake,
-            data=_data(),
-        )
+        _one_bptt_cell(tmp_path, fake)
     assert str(cell / "metrics.json") in str(e.value) and "\n" not in str(e.value)
     assert fake.calls == []
 
