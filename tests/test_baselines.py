@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -191,3 +192,75 @@ def test_gru_regularized_set_changes_one_setting_per_variant(data):
     assert plain["train_accuracy"] != decayed["train_accuracy"] or (
         plain["val_accuracy"] != decayed["val_accuracy"]
     )
+
+
+def test_conv_gru_options_dropout_time_mean_readout_and_budget():
+    from skipsnn.errors import ConfigError
+
+    cfg = _cfg()
+    budget = count_params(cfg, (2, 16, 16), 6)
+    x = torch.rand(2, RHYTHM_BINS, 2, 16, 16)
+    torch.manual_seed(0)
+    plain = gru_for_budget(cfg, (2, 16, 16), 6, budget)
+    torch.manual_seed(0)
+    dropped = gru_for_budget(cfg, (2, 16, 16), 6, budget, dropout=0.5)
+    torch.manual_seed(0)
+    averaged = gru_for_budget(cfg, (2, 16, 16), 6, budget, readout="mean")
+    assert n_params(plain) == n_params(dropped) == n_params(averaged)  # options add none
+    plain.eval(), dropped.eval(), averaged.eval()
+    with torch.no_grad():
+        assert torch.equal(plain(x), dropped(x))  # dropout is off in evaluation
+        assert not torch.allclose(plain(x), averaged(x))  # another readout, same weights
+        # the time-mean readout is the readout of the hidden state averaged over steps
+        b, t = x.shape[:2]
+        gx = averaged.gates_x(averaged.encoder(x.reshape(b * t, *x.shape[2:])))
+        gx = gx.reshape(b, t, *gx.shape[1:])
+        h, states = torch.zeros(b, averaged.hidden, *gx.shape[-2:]), []
+        for n in range(t):
+            xr, xz, xn = gx[:, n].chunk(3, dim=1)
+            hr, hz, hn = averaged.gates_h(h).chunk(3, dim=1)
+            r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
+            h = (1 - z) * torch.tanh(xn + r * hn) + z * h
+            states.append(h.mean((-2, -1)))
+        want = averaged.readout(torch.stack(states).mean(0))
+        assert torch.allclose(averaged(x), want, atol=1e-6)
+    dropped.train()
+    torch.manual_seed(1)
+    assert not torch.equal(dropped(x), plain(x))  # and on in training
+    with pytest.raises(ConfigError, match="dropout"):
+        gru_for_budget(cfg, (2, 16, 16), 6, budget, dropout=1.0)
+    with pytest.raises(ConfigError, match="readout"):
+        gru_for_budget(cfg, (2, 16, 16), 6, budget, readout="max")
+
+
+def test_gru_tuned_set_trains_each_setting_as_its_own_run(tmp_path, data):
+    import json
+
+    from skipsnn.experiments.compare import VARIANT_SETS
+
+    def fake_train(cfg, out_dir, data, progress):
+        out_dir.mkdir(parents=True)
+        m = {"test_accuracy": 0.5, "train_accuracy": 0.9, "params": 7}
+        (out_dir / "metrics.json").write_text(json.dumps(m))
+        return m
+
+    vs = VARIANT_SETS["gru-tuned"]
+    assert [v.kind for v in vs] == ["mmnd"] + ["gru"] * 5
+    cfg = _cfg(epochs=1, batch_size=64)
+    compare(cfg, tmp_path, "gru-tuned", seeds=1, train_fn=fake_train, data=data, progress=False)
+    runs = sorted((tmp_path / "runs").glob("conv_gru*/metrics.json"))
+    got = {
+        (m["dropout"], m["readout"], m["params"])
+        for m in map(json.loads, map(Path.read_text, runs))
+    }
+    full = count_params(cfg, (2, 16, 16), 6)
+    half = n_params(gru_for_budget(cfg, (2, 16, 16), 6, round(full / 2)))
+    same = n_params(gru_for_budget(cfg, (2, 16, 16), 6, full))
+    assert half < 0.7 * same
+    # five runs, none shared: the options are part of what makes a run
+    assert len(runs) == 5 and got == {
+        (0.0, "last", same), (0.3, "last", same), (0.0, "mean", same), (0.0, "last", half),
+        (0.3, "mean", same),
+    }  # fmt: skip
+    with pytest.raises(Exception, match="budget_scale"):
+        train_conv_gru(cfg, data=data, budget_scale=0.0)

@@ -87,7 +87,9 @@ def register(sub) -> None:
         "'baselines' (mMND beside raw-event readouts, a time-collapsed control and a conv-GRU "
         "of the same budget), 'raw' (the raw-event readouts alone), 'gru-lr' (the conv-GRU at "
         "the config's learning rate and at 0.002), 'gru-regularized' (the mMND network beside "
-        "the conv-GRU with weight decay 0.001 and 0.01 and with half the epochs), 'readout' (the temporal config's readout against "
+        "the conv-GRU with weight decay 0.001 and 0.01 and with half the epochs), 'gru-tuned' (the "
+        "mMND network beside the conv-GRU with dropout 0.3, a readout averaged over time, both, "
+        "and half the parameters), 'readout' (the temporal config's readout against "
         "the mean over time, a flattened map and 5% rate calibration), 'timescales' (a third, "
         "slower dynamic, learned dynamics, no downsampling), 'capacity' (twice the epochs, twice "
         "the channels), 'data' (the mMND network and the conv-GRU at 50 to 800 training "
@@ -106,6 +108,7 @@ def register(sub) -> None:
             "raw",
             "gru-lr",
             "gru-regularized",
+            "gru-tuned",
             "readout",
             "timescales",
             "capacity",

@@ -19,6 +19,12 @@ last spiking layer: its input gates are a convolution with that layer's kernel a
 stride, its recurrence is 1x1 (each position keeps its own memory, like the mMND
 neurons); the logits are a linear map of the last hidden state, averaged over
 positions. The hidden width is chosen to match a parameter budget.
+
+Options for tuning the baseline (`train_conv_gru`): ``dropout`` on its non-recurrent
+connections (the encoder's output and the readout's input; the recurrence is left
+alone, as in Zaremba et al. 2014), ``readout="mean"`` (the hidden state averaged over
+time steps as well, the analogue of the mMND readout's sum over time) and
+``budget_scale`` (a smaller or larger parameter budget than the mMND network's).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import Config
+from ..errors import ConfigError
 from ..train import checkpoint as ckpt
 from ..train.readout import fit_readout, pooled_counts
 from ..train.setup import load_data, prepare, split_indices
@@ -78,8 +85,21 @@ def raw_readout(
 class ConvGRU(nn.Module):
     """Conv encoder (the mMND layers below the last, ReLU) + a convolutional GRU + linear."""
 
-    def __init__(self, cfg: Config, input_shape: tuple[int, int, int], n_classes: int, hidden: int):
+    def __init__(
+        self,
+        cfg: Config,
+        input_shape: tuple[int, int, int],
+        n_classes: int,
+        hidden: int,
+        *,
+        dropout: float = 0.0,
+        readout: str = "last",
+    ):
         super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"conv-GRU dropout must be in [0, 1), got {dropout}")
+        if readout not in ("last", "mean"):
+            raise ConfigError(f"conv-GRU readout must be 'last' or 'mean', got {readout!r}")
         c = input_shape[0]
         layers = []
         *below, last = cfg.network.layers
@@ -91,6 +111,8 @@ class ConvGRU(nn.Module):
             c = layer.channels
         self.encoder = nn.Sequential(*layers)
         self.hidden = hidden
+        self.time_mean = readout == "mean"
+        self.drop = nn.Dropout(dropout)  # identity at 0 and in eval mode
         # The last layer's convolution (kernel, stride) computes the GRU's input gates.
         self.gates_x = nn.Conv2d(c, 3 * hidden, last.kernel, last.stride, last.kernel // 2)
         self.gates_h = nn.Conv2d(hidden, 3 * hidden, 1, bias=False)
@@ -99,33 +121,45 @@ class ConvGRU(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits ``[B, K]`` for frames ``x [B, T, C, H, W]``."""
         b, t = x.shape[:2]
-        feats = self.encoder(x.reshape(b * t, *x.shape[2:]))
+        feats = self.drop(self.encoder(x.reshape(b * t, *x.shape[2:])))
         gx = self.gates_x(feats)
         gx = gx.reshape(b, t, *gx.shape[1:])
         h = torch.zeros(b, self.hidden, *gx.shape[-2:], dtype=x.dtype, device=x.device)
+        pooled = torch.zeros(b, self.hidden, dtype=x.dtype, device=x.device)
         for n in range(t):
             xr, xz, xn = gx[:, n].chunk(3, dim=1)
             hr, hz, hn = self.gates_h(h).chunk(3, dim=1)
             r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
             h = (1 - z) * torch.tanh(xn + r * hn) + z * h
-        return self.readout(h.mean((-2, -1)))
+            if self.time_mean:
+                pooled = pooled + h.mean((-2, -1)) / t
+        return self.readout(self.drop(pooled if self.time_mean else h.mean((-2, -1))))
 
 
 def n_params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-def gru_for_budget(cfg: Config, input_shape, n_classes: int, budget: int) -> ConvGRU:
-    """The `ConvGRU` whose parameter count is closest to ``budget`` (hidden 2..256)."""
+def gru_for_budget(cfg: Config, input_shape, n_classes: int, budget: int, **options) -> ConvGRU:
+    """The `ConvGRU` whose parameter count is closest to ``budget`` (hidden 2..256);
+    ``options`` (dropout, readout) go to `ConvGRU` and add no parameters."""
     with torch.device("meta"):
         sizes = {h: n_params(ConvGRU(cfg, input_shape, n_classes, h)) for h in range(2, 257)}
     hidden = min(sizes, key=lambda h: (abs(sizes[h] - budget), h))
-    return ConvGRU(cfg, input_shape, n_classes, hidden)
+    return ConvGRU(cfg, input_shape, n_classes, hidden, **options)
 
 
-def train_conv_gru(cfg: Config, *, budget: int | None = None, data: Any = None) -> dict[str, Any]:
-    """Train a `ConvGRU` of about ``budget`` parameters (default: ``cfg``'s mMND network's)
-    with the BPTT protocol; returns validation and test accuracy."""
+def train_conv_gru(
+    cfg: Config,
+    *,
+    budget: int | None = None,
+    data: Any = None,
+    dropout: float = 0.0,
+    readout: str = "last",
+    budget_scale: float = 1.0,
+) -> dict[str, Any]:
+    """Train a `ConvGRU` of about ``budget`` parameters (default: ``cfg``'s mMND network's,
+    times ``budget_scale``) with the BPTT protocol; returns validation and test accuracy."""
     from ..network import count_params
 
     tr = cfg.train
@@ -136,10 +170,12 @@ def train_conv_gru(cfg: Config, *, budget: int | None = None, data: Any = None) 
     split = split_indices(train_set.y, cfg)
     input_shape = tuple(int(v) for v in train_set.x.shape[2:])
     n_classes = len(train_set.classes)
+    if not 0.0 < budget_scale <= 100.0:
+        raise ConfigError(f"conv-GRU budget_scale must be in (0, 100], got {budget_scale}")
     if budget is None:
-        budget = count_params(cfg, input_shape, n_classes)
+        budget = round(budget_scale * count_params(cfg, input_shape, n_classes))
     ckpt.seed_everything(tr.seed)
-    net = gru_for_budget(cfg, input_shape, n_classes, budget)
+    net = gru_for_budget(cfg, input_shape, n_classes, budget, dropout=dropout, readout=readout)
     opt = torch.optim.Adam(net.parameters(), lr=tr.lr, weight_decay=tr.weight_decay)
     cosine = tr.lr_schedule == "cosine"
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -182,6 +218,8 @@ def train_conv_gru(cfg: Config, *, budget: int | None = None, data: Any = None) 
     return {
         "method": "conv_gru",
         "hidden": net.hidden,
+        "dropout": dropout,
+        "readout": readout,
         "params": n_params(net),
         "budget": budget,
         "seed": tr.seed,

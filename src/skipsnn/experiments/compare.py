@@ -46,7 +46,8 @@ class Variant(NamedTuple):
     kind: str  # mmnd | raw | gru
     overrides: dict  # config sections merged into the base config (mmnd, gru)
     # raw: grid, windows; mmnd: equal_steps (epochs / label fraction); mmnd, gru:
-    # epochs_scale (the base config's epochs times this)
+    # epochs_scale (the base config's epochs times this); gru: gru (keyword arguments of
+    # `baselines.train_conv_gru`: dropout, readout, budget_scale)
     options: dict
 
 
@@ -90,6 +91,21 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
         Variant("conv-GRU, weight decay 0.001", "gru", {"train": {"weight_decay": 0.001}}, {}),
         Variant("conv-GRU, weight decay 0.01", "gru", {"train": {"weight_decay": 0.01}}, {}),
         Variant("conv-GRU, half the epochs", "gru", {}, {"epochs_scale": 0.5}),
+    ),
+    # The rest of a tuned GRU: dropout, a readout over time like the mMND network's, and a
+    # smaller network (fewer parameters to memorize with).
+    "gru-tuned": (
+        Variant("mMND, BPTT", "mmnd", {}, {}),
+        Variant("conv-GRU (same budget)", "gru", {}, {}),
+        Variant("conv-GRU, dropout 0.3", "gru", {}, {"gru": {"dropout": 0.3}}),
+        Variant("conv-GRU, readout averaged over time", "gru", {}, {"gru": {"readout": "mean"}}),
+        Variant("conv-GRU, half the parameters", "gru", {}, {"gru": {"budget_scale": 0.5}}),
+        Variant(
+            "conv-GRU, dropout 0.3, readout averaged over time",
+            "gru",
+            {},
+            {"gru": {"dropout": 0.3, "readout": "mean"}},
+        ),
     ),
     "labels": (
         Variant("mMND, STDP", "mmnd", {"train": {"method": "stdp"}}, {}),
@@ -278,7 +294,7 @@ def _baseline_cell(v: Variant, cfg: Config, run_dir: Path, data) -> dict[str, An
     if v.kind == "raw":
         r = raw_readout(cfg, data=data, **v.options)
     else:
-        r = train_conv_gru(cfg, data=data)
+        r = train_conv_gru(cfg, data=data, **v.options.get("gru", {}))
     write_json(done, r)
     return r
 
@@ -319,7 +335,8 @@ def compare(
         # Two variants that come to the same run (equal steps at 100% labels is the
         # fixed-epoch run) share it instead of training it twice.
         key = json.dumps(
-            [v.kind, v.options.get("grid"), v.options.get("windows"), run_cfg.to_dict()],
+            [v.kind, v.options.get("grid"), v.options.get("windows"), run_cfg.to_dict()]
+            + ([v.options["gru"]] if "gru" in v.options else []),
             sort_keys=True,
             default=str,
         )
