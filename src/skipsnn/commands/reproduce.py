@@ -89,7 +89,9 @@ def register(sub) -> None:
         "the config's learning rate and at 0.002), 'gru-regularized' (the mMND network beside "
         "the conv-GRU with weight decay 0.001 and 0.01 and with half the epochs), 'gru-tuned' (the "
         "mMND network beside the conv-GRU with dropout 0.3, a readout averaged over time, both, "
-        "and half the parameters), 'readout' (the temporal config's readout against "
+        "and half the parameters), 'gru-readout' (the mMND network beside the conv-GRU reading "
+        "its last hidden state and its hidden state averaged over time), 'readout' (the "
+        "temporal config's readout against "
         "the mean over time, a flattened map and 5% rate calibration), 'timescales' (a third, "
         "slower dynamic, learned dynamics, no downsampling), 'capacity' (twice the epochs, twice "
         "the channels), 'data' (the mMND network and the conv-GRU at 50 to 800 training "
@@ -109,6 +111,7 @@ def register(sub) -> None:
             "gru-lr",
             "gru-regularized",
             "gru-tuned",
+            "gru-readout",
             "readout",
             "timescales",
             "capacity",
