@@ -171,3 +171,30 @@ def test_subprocess_has_no_traceback():
     )
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "tau_m" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["response-rate", "--g", "-1e10"],
+            "--g: must be a number between -1e+09 and 1e+09, got '-1e10'",
+        ),
+        (["response-rate", "--a", "-1e9"], "neuron parameter a must be between -1e+06 and 1e+06"),
+        (["cutoff", "--v-reset", "-1E+7"], "neuron parameter v_reset must be between"),
+        (["simulate", "--period", "-inf"], "--period: must be a number between 1e-06 and 1e+06"),
+        (["response-rate", "--g", "-nan"], "--g: must be a number between"),
+    ],
+)
+def test_negative_numbers_in_any_notation_reach_the_range_check(capsys, argv, message):
+    """argparse by itself takes "-1e9" or "-inf" for an unknown option ("expected one
+    argument"), so the range check never said what was wrong with the value."""
+    with pytest.raises(SystemExit) as e:
+        raise SystemExit(main(["theory", *argv]))
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and message in err and "expected one argument" not in err
+
+
+def test_a_negative_number_in_scientific_notation_is_a_value(capsys):
+    status, d = run_json(capsys, "response-rate", "--g", "-1e9", "--v-reset", "-.5e-1")
+    assert status == 0 and d["g"] == -1e9 and d["params"]["v_reset"] == -0.05

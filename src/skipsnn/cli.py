@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from . import __version__
@@ -19,7 +20,18 @@ from .errors import SkipSNNError
 COMMAND_MODULES = ("theory", "data", "train", "search", "reproduce", "report", "export", "demo")
 
 
+# What argparse takes for a negative number rather than an option: every negative number
+# float() reads. Its own pattern knows only -5 and -.5, so `--g -1e9` or `--a -inf` failed
+# with "expected one argument" before the option's range check could name the value.
+# (argparse has no public setting for this; no skipsnn option looks like a number.)
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-(inf|infinity|nan)$", re.I)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
+
     def error(self, message: str) -> None:  # argparse's own errors: also exit 2, one line
         self.print_usage(sys.stderr)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
