@@ -198,3 +198,18 @@ def test_negative_numbers_in_any_notation_reach_the_range_check(capsys, argv, me
 def test_a_negative_number_in_scientific_notation_is_a_value(capsys):
     status, d = run_json(capsys, "response-rate", "--g", "-1e9", "--v-reset", "-.5e-1")
     assert status == 0 and d["g"] == -1e9 and d["params"]["v_reset"] == -0.05
+
+
+def test_a_command_line_of_too_many_options_is_refused_before_parsing(capsys, monkeypatch):
+    """argparse's time grows with the square of the options (20,000 --skip took 16 s)."""
+    import skipsnn.cli as cli
+
+    def no_parsing():
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(cli, "build_parser", no_parsing)
+    argv = ["theory", "pathways", "--dynamics", "2,3,2", *["--skip", "1:3"] * 40_000]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "skipsnn: error: the command line gives 40,001 options; at most 10,000 are read.\n"
+    )

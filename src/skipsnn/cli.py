@@ -25,6 +25,10 @@ COMMAND_MODULES = ("theory", "data", "train", "search", "reproduce", "report", "
 # with "expected one argument" before the option's range check could name the value.
 # (argparse has no public setting for this; no skipsnn option looks like a number.)
 NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-(inf|infinity|nan)$", re.I)
+# argparse's time grows with the square of the options on the command line (5,000 took
+# 1 s, 20,000 16 s), so a command line is counted before it is parsed. The one option
+# given many times is `theory pathways --skip`; 10,000 of them parse in about 4 s.
+MAX_OPTIONS = 10_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -52,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    options = sum(a.startswith("-") and not NEGATIVE_NUMBER.match(a) for a in argv)
+    if options > MAX_OPTIONS:
+        print(
+            f"skipsnn: error: the command line gives {options:,} options; at most "
+            f"{MAX_OPTIONS:,} are read.",
+            file=sys.stderr,
+        )
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
