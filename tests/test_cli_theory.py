@@ -184,6 +184,9 @@ def test_subprocess_has_no_traceback():
         (["cutoff", "--v-reset", "-1E+7"], "neuron parameter v_reset must be between"),
         (["simulate", "--period", "-inf"], "--period: must be a number between 1e-06 and 1e+06"),
         (["response-rate", "--g", "-nan"], "--g: must be a number between"),
+        (["response-rate", "--g", "-1e"], "--g: must be a number, got '-1e'"),
+        (["pathways", "--dynamics", "-1,2"], "layer 1 must hold a positive whole number"),
+        (["pathways", "--dynamics", "2,2,2", "--skip", "-1:3"], "skip -1:3 must satisfy"),
     ],
 )
 def test_negative_numbers_in_any_notation_reach_the_range_check(capsys, argv, message):

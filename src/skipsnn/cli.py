@@ -20,11 +20,12 @@ from .errors import SkipSNNError
 COMMAND_MODULES = ("theory", "data", "train", "search", "reproduce", "report", "export", "demo")
 
 
-# What argparse takes for a negative number rather than an option: every negative number
-# float() reads. Its own pattern knows only -5 and -.5, so `--g -1e9` or `--a -inf` failed
-# with "expected one argument" before the option's range check could name the value.
-# (argparse has no public setting for this; no skipsnn option looks like a number.)
-NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^-(inf|infinity|nan)$", re.I)
+# What argparse takes for a value rather than an option: a word that starts like a
+# negative number (-1e9, -.5, -1,2 for --dynamics, -1:3 for --skip) or is -inf or -nan.
+# argparse's own pattern knows only -5 and -.5, so `--g -1e9` failed with "expected one
+# argument" before the option's own check could name the value. (argparse has no public
+# setting for this; no skipsnn option starts with a digit.)
+NEGATIVE_NUMBER = re.compile(r"^-\.?\d|^-(inf|infinity|nan)$", re.I)
 # argparse's time grows with the square of the options on the command line (5,000 took
 # 1 s, 20,000 16 s), so a command line is counted before it is parsed. The one option
 # given many times is `theory pathways --skip`; 10,000 of them parse in about 4 s.
