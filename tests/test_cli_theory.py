@@ -171,3 +171,48 @@ def test_subprocess_has_no_traceback():
     )
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "tau_m" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["response-rate", "--g", "-1e10"],
+            "--g: must be a number between -1e+09 and 1e+09, got '-1e10'",
+        ),
+        (["response-rate", "--a", "-1e9"], "neuron parameter a must be between -1e+06 and 1e+06"),
+        (["cutoff", "--v-reset", "-1E+7"], "neuron parameter v_reset must be between"),
+        (["simulate", "--period", "-inf"], "--period: must be a number between 1e-06 and 1e+06"),
+        (["response-rate", "--g", "-nan"], "--g: must be a number between"),
+        (["response-rate", "--g", "-1e"], "--g: must be a number, got '-1e'"),
+        (["pathways", "--dynamics", "-1,2"], "layer 1 must hold a positive whole number"),
+        (["pathways", "--dynamics", "2,2,2", "--skip", "-1:3"], "skip -1:3 must satisfy"),
+    ],
+)
+def test_negative_numbers_in_any_notation_reach_the_range_check(capsys, argv, message):
+    """argparse by itself takes "-1e9" or "-inf" for an unknown option ("expected one
+    argument"), so the range check never said what was wrong with the value."""
+    with pytest.raises(SystemExit) as e:
+        raise SystemExit(main(["theory", *argv]))
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and message in err and "expected one argument" not in err
+
+
+def test_a_negative_number_in_scientific_notation_is_a_value(capsys):
+    status, d = run_json(capsys, "response-rate", "--g", "-1e9", "--v-reset", "-.5e-1")
+    assert status == 0 and d["g"] == -1e9 and d["params"]["v_reset"] == -0.05
+
+
+def test_a_command_line_of_too_many_options_is_refused_before_parsing(capsys, monkeypatch):
+    """argparse's time grows with the square of the options (20,000 --skip took 16 s)."""
+    import skipsnn.cli as cli
+
+    def no_parsing():
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(cli, "build_parser", no_parsing)
+    argv = ["theory", "pathways", "--dynamics", "2,3,2", *["--skip", "1:3"] * 40_000]
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        "skipsnn: error: the command line gives 40,001 options; at most 10,000 are read.\n"
+    )

@@ -163,17 +163,25 @@ def test_cli_rejects_bad_fractions_and_methods(tmp_path, capsys):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("fractions", [[0.5, 0.5], [0.001, 0.0011], [1.0, 0.3, 0.304]])
+@pytest.mark.parametrize(
+    "fractions, same_at",
+    [
+        ([0.5, 0.5], "whole percent"),
+        ([1.0, 0.3, 0.304], "whole percent"),
+        ([0.001, 0.0011], "three decimals"),  # two folders (f0.1, f0.11), one table column
+        ([0.0149, 0.015], "three decimals"),  # f001 and f002, both 0.015 in the table
+    ],
+)
 @pytest.mark.parametrize("experiment", ["table3", "compare"])
-def test_fractions_that_share_a_run_folder_are_refused(tmp_path, fractions, experiment):
-    # Runs are named at whole percent: 0.001 and 0.0011 once both read the run of 0.001,
-    # and the table counted it as two seeds.
+def test_fractions_that_share_a_run_folder_are_refused(tmp_path, fractions, same_at, experiment):
+    # Runs are named at whole percent: 0.3 and 0.304 once both read the run of 0.3, and
+    # the table counted it as two seeds; the table groups fractions at three decimals.
     from skipsnn.errors import ConfigError
     from skipsnn.experiments.compare import compare
 
     fake, cfg = FakeTrainer(), default_config("gestures")
     kw = dict(fractions=fractions, seeds=1, progress=False, train_fn=fake, data=_data())
-    with pytest.raises(ConfigError, match="are the same at whole percent"):
+    with pytest.raises(ConfigError, match=f"are the same at {same_at}"):
         if experiment == "table3":
             table3(cfg, tmp_path, methods=["bptt"], **kw)
         else:
@@ -200,3 +208,35 @@ def test_cli_threads_reach_every_run(tmp_path, monkeypatch, experiment):
     assert main(base) == 0
     assert seen == [1, default_config("digits").train.num_threads]
     assert default_config("digits").train.num_threads != 1  # so the first check can fail
+
+
+def test_fractions_below_half_a_percent_are_named_and_shown_apart_from_zero(tmp_path):
+    """Whole percent names 0.001 "f000" and shows it as "0%"; fractions from 0.5% up keep
+    the names (f010, f100) of every run already on disk."""
+    from skipsnn.experiments.compare import compare
+
+    kw = dict(seeds=1, progress=False, data=_data())
+    table3(
+        default_config("gestures"),
+        tmp_path / "t",
+        fractions=[1.0, 0.1, 0.001, 0.00025],
+        methods=["bptt"],
+        train_fn=FakeTrainer(),
+        **kw,
+    )
+    runs = sorted(p.name for p in (tmp_path / "t" / "runs").iterdir())
+    assert runs == ["bptt-f0.025-s0", "bptt-f0.1-s0", "bptt-f010-s0", "bptt-f100-s0"]
+    head = (tmp_path / "t" / "table3.md").read_text().splitlines()[0]
+    assert "| 100% | 10% | 0.1% | 0.025% |" in head
+    compare(
+        default_config("gestures"),
+        tmp_path / "c",
+        "threads-bptt",  # trained by train_fn alone (no raw readout)
+        fractions=[0.5, 0.002],
+        train_fn=FakeTrainer(),
+        **kw,
+    )
+    runs = {p.name.rsplit("-", 2)[1] for p in (tmp_path / "c" / "runs").iterdir()}
+    assert runs == {"f050", "f0.2"}
+    rows = (tmp_path / "c" / "compare.md").read_text()
+    assert "| 50% |" in rows and "| 0.2% |" in rows and "| 0% |" not in rows

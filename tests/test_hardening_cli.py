@@ -80,6 +80,9 @@ def test_data_inspect_does_not_import_torch(tmp_path):
         (["reproduce", "table3", "--out", "S", "--epochs", str(2**70)], "--epochs: must be between"),
         (["reproduce", "table3", "--out", "S", "--fractions", "0.5,nan"], "--fractions"),
         (["demo", "--out", "S", "--seed", "-1"], "--seed"),
+        (["search", "--out", "S", "--gpus-per-trial", "-1e0"], "--gpus-per-trial: must be"),
+        (["search", "--out", "S", "--gpus-per-trial", "nan"], "--gpus-per-trial: must be"),
+        (["train", "--out", "S", "--label-fraction", "-1e-3"], "label_fraction must be in (0, 1]"),
     ],
 )
 def test_out_of_range_options_are_usage_errors(tmp_path, monkeypatch, capsys, argv, message):

@@ -414,6 +414,19 @@ def test_an_unwritable_output_file_is_named_not_its_temporary(tmp_path, monkeypa
     assert e.value.filename == str(target)
 
 
+def test_a_folder_under_an_output_files_name_is_named_not_the_temporary(tmp_path, capsys):
+    # Found by `train --resume` on a run whose metrics.json had become a folder: the
+    # error named ".metrics.json.<random>.tmp".
+    from skipsnn.atomic import write_json
+
+    target = tmp_path / "metrics.json"
+    target.mkdir()
+    with pytest.raises(IsADirectoryError) as e:
+        write_json(target, {"a": 1})
+    assert e.value.filename == str(target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metrics.json"]  # no temporary left
+
+
 def test_an_unknown_dataset_lists_tonic_names_too(capsys):
     assert main(["data", "prepare", "zzz"]) == 2
     assert "tonic:NAME" in _one_sentence(capsys.readouterr().err)

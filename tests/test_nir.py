@@ -325,3 +325,39 @@ def test_nodes_outside_the_mmnd_structure_are_refused():
     bad = nir.NIRGraph(nodes, list(g.edges) + [("lif1", "probe")], metadata=g.metadata)
     with pytest.raises(NIRError, match="'probe' is not part of"):
         from_nir(bad)
+
+
+def test_hdf5_groups_that_loop_or_nest_too_deeply_are_refused(tmp_path):
+    import h5py
+
+    looped = tmp_path / "looped.nir"
+    write_nir(to_nir(make_net()), looped)
+    with h5py.File(looped, "a") as f:
+        f["node"]["again"] = f["node"]  # a hard link back to its own group
+    deep = tmp_path / "deep.nir"
+    with h5py.File(deep, "w") as f:
+        group = f.create_group("node")
+        for _ in range(1200):
+            group = group.create_group("g")
+    for path in (looped, deep):
+        with pytest.raises(NIRError, match="nest too deeply or link back") as err:
+            read_nir(path)
+        assert "\n" not in str(err.value)
+
+
+def test_deeply_nested_network_config_metadata_is_refused():
+    g = to_nir(make_net())
+    meta = dict(g.metadata) | {"network_config": "[" * 100_000 + "]" * 100_000}
+    bad = nir.NIRGraph(dict(g.nodes), list(g.edges), metadata=meta, type_check=False)
+    with pytest.raises(NIRError, match="network_config metadata nests too deeply"):
+        from_nir(bad)
+
+
+def test_a_bare_assertion_in_nir_read_still_names_what_went_wrong(tmp_path):
+    import h5py
+
+    path = tmp_path / "typed.nir"
+    with h5py.File(path, "w") as f:
+        f.create_group("node")["type"] = 5  # nir.read asserts on it with no message
+    with pytest.raises(NIRError, match=r"as a NIR graph \(AssertionError\)$"):
+        read_nir(path)

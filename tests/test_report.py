@@ -62,3 +62,43 @@ def test_search_folder_shows_best_value_and_plot_folder_is_not_a_run(tmp_path):
     text = build_report([search, plots], tmp_path / "r.md")
     assert "best: 0.25 with n_layers=2" in text and "test accuracy: 0.9" in text
     assert "## theory (plots)" in text and "| theory |" not in text
+
+
+def _report_of(tmp_path, capsys, files: dict[str, bytes]):
+    run = tmp_path / "run"
+    run.mkdir()
+    for name, content in files.items():
+        (run / name).write_bytes(content)
+    status = main(["report", str(run), "--out", str(tmp_path / "r.md")])
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "best",
+    [
+        b'{"best": "x", "final": 5}',
+        b'{"best": {"architecture": "x", "val_loss": "y"}, "strategy": ["a"]}',
+    ],
+)
+def test_a_hand_edited_best_json_is_shown_not_a_crash(tmp_path, capsys, best):
+    # Once AttributeError ('str' object has no attribute 'get' / 'items') tracebacks.
+    status, err = _report_of(tmp_path, capsys, {"best.json": best})
+    assert status == 0 and err == ""
+    assert "search, objective:" in (tmp_path / "r.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"table3.md": b"| a |\xca\xfe"}, "table3.md is not UTF-8 text (byte 5 is not valid)"),
+        (
+            {"metrics.json": b'{"test_accuracy": 0.5, "params": ' + b"9" * 5000 + b"}"},
+            "metrics.json is not readable JSON (an integer of too many digits)",
+        ),
+    ],
+)
+def test_an_unreadable_table_or_metrics_file_is_one_sentence(tmp_path, capsys, files, message):
+    # Once UnicodeDecodeError and ValueError (int() past 4300 digits) tracebacks.
+    status, err = _report_of(tmp_path, capsys, files)
+    assert status == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "r.md").exists()

@@ -105,3 +105,16 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, toy_data, capsys):
     (out / "journal.jsonl").write_text('{"event": "proposed"}\n')
     assert main(["search", "--config", str(cfg), "--out", str(out)]) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", ["n_layers", "n_dynamic", "n_skip"])
+def test_search_ranges_too_wide_to_enumerate_are_refused_at_once(tmp_path, toy_data, capsys, key):
+    # n_layers [1, 1000000000] once hung the search enumerating the architectures.
+    d = yaml.safe_load(write_cfg(tmp_path / "cfg.yaml").read_text())
+    d["search"][key] = [1, 10**9]
+    (tmp_path / "wide.yaml").write_text(yaml.safe_dump(d))
+    out = tmp_path / "s"
+    assert main(["search", "--config", str(tmp_path / "wide.yaml"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "architectures; at most 20,000 are searched, so narrow them" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()

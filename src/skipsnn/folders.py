@@ -127,6 +127,8 @@ def read_json_object(path: Path) -> dict:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ConfigError(f"{path} is not readable JSON ({e})") from None
+    except ValueError:  # json hands an integer to int(), which refuses past 4300 digits
+        raise ConfigError(f"{path} is not readable JSON (an integer of too many digits)") from None
     except RecursionError:
         raise ConfigError(f"{path} is not readable JSON (nested too deep)") from None
     if not isinstance(data, dict):

@@ -19,7 +19,15 @@ from ..config import DATASETS, METHODS, Config, default_config
 from ..errors import ConfigError
 from ..folders import JOURNAL, check_writable, folder_lock
 from ..limits import LIMITS, read_yaml
-from ._common import add_device_flags, add_json_flag, device_options, emit, int_in, seed_int
+from ._common import (
+    add_device_flags,
+    add_json_flag,
+    device_options,
+    emit,
+    float_in,
+    int_in,
+    seed_int,
+)
 
 MAX_BUDGET = 1000  # trials per phase: the Gaussian process grows with the cube of the trials
 EPOCHS_MAX = int(LIMITS["train.epochs"][1])
@@ -61,7 +69,7 @@ def register(subparsers) -> None:
     p.add_argument("--address", help="address of an existing Ray cluster to run trials on")
     p.add_argument(
         "--gpus-per-trial",
-        type=float,
+        type=float_in(0, 1024),
         default=0,
         help="GPUs reserved for each trial through Ray's resources (0: none)",
     )

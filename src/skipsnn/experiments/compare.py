@@ -30,6 +30,7 @@ from ..network import count_params
 from .protocol import VARIANTS as PATHWAY_VARIANTS
 from .protocol import (
     _default_train,
+    _fraction_tag,
     _load_data,
     _no_nan,
     _run_cell,
@@ -38,7 +39,7 @@ from .protocol import (
     read_finished,
     variant_config,
 )
-from .tables import ci95
+from .tables import ci95, fraction_percent
 from .variant_sets import VARIANT_SETS, Variant
 
 
@@ -126,7 +127,7 @@ def compare(
     results, seen = [], {}
     for f, v, s in tqdm(cells, desc=f"compare {variant_set}", disable=not progress):
         run_cfg = variant_cfg(cfg, v, f, s, budget)
-        run_dir = out / "runs" / f"{_tag(v.name)}-f{round(100 * f):03d}-s{s}"
+        run_dir = out / "runs" / f"{_tag(v.name)}-{_fraction_tag(f)}-s{s}"
         # Two variants that come to the same run (equal steps at 100% labels is the
         # fixed-epoch run) share it instead of training it twice.
         key = json.dumps(
@@ -280,8 +281,9 @@ def compare_markdown(dataset: str, variant_set: str, rows: list[dict]) -> str:
     for r in rows:
         diff = "reference" if r["reference"] else pm(r["diff_mean"], r["diff_ci95"])
         params = "—" if r["params"] is None else f"{r['params']:,}"
+        labels = f"{fraction_percent(r['fraction'])}%"
         lines.append(
-            f"| {r['variant']} | {r['fraction']:.0%} | {pm(r['mean'], r['ci95'])} | {diff} "
+            f"| {r['variant']} | {labels} | {pm(r['mean'], r['ci95'])} | {diff} "
             f"| {r['n']} | {params} |"
         )
     return "\n".join(lines) + "\n"

@@ -24,7 +24,7 @@ from ..folders import read_json_object
 from ..network import count_params
 from ..theory.pathways import count_pathways
 from .paper import DEFAULT_FRACTIONS
-from .tables import aggregate, half_ci95, mean_std, table3_markdown
+from .tables import aggregate, fraction_percent, half_ci95, mean_std, table3_markdown
 
 TrainFn = Callable[..., dict]
 
@@ -83,13 +83,18 @@ def _run_cell(
 
 
 def _fraction_tag(f: float) -> str:
-    return f"f{round(100 * f):03d}"
+    """The label fraction in a run folder's name: f010 for 10% (zero-padded whole percent,
+    as every existing run is named), f0.1 for 0.1%."""
+    whole = round(100 * f)
+    return f"f{whole:03d}" if whole >= 1 else f"f{fraction_percent(f)}"
 
 
 def check_fractions(fractions: Sequence[float]) -> None:
     """Label fractions in (0, 1], no two of them in one run folder (named at whole percent:
-    0.5 twice, or 0.001 and 0.0011, would read one run as two cells)."""
+    0.5 twice, or 0.3 and 0.304, would read one run as two cells) or in one column of the
+    table (`aggregate` groups fractions at three decimals: 0.001 and 0.0011)."""
     seen: dict[str, float] = {}
+    columns: dict[float, float] = {}
     for f in fractions:
         if not 0 < f <= 1:
             raise ConfigError(f"label fractions must lie in (0, 1], got {f}")
@@ -100,6 +105,13 @@ def check_fractions(fractions: Sequence[float]) -> None:
                 "names the run folders; give fractions that differ there"
             )
         seen[tag] = f
+        column = round(f, 3)
+        if column in columns:
+            raise ConfigError(
+                f"label fractions {columns[column]:g} and {f:g} are the same at three decimals, "
+                "which the tables group them by; give fractions that differ there"
+            )
+        columns[column] = f
 
 
 def table3(

@@ -36,6 +36,18 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _mapping(v) -> dict:
+    """A part of best.json that should be an object; anything else shows as missing."""
+    return v if isinstance(v, dict) else {}
+
+
+def _table(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except UnicodeDecodeError as e:
+        raise SkipSNNError(f"{path} is not UTF-8 text (byte {e.start} is not valid)") from None
+
+
 def _plot_rank(p: Path) -> tuple[int, str]:
     name = p.name.lower()
     for i, key in enumerate(PLOT_ORDER):
@@ -88,18 +100,18 @@ def build_report(run_dirs: list[Path], out_file: Path, title: str = "skipsnn rep
         lines += [f"## {r['dir'].name} ({r['kind']})", ""]
         if r["kind"] == "search":
             m = r["metrics"]
-            best = m.get("best") or {}
-            arch = ", ".join(f"{k}={v}" for k, v in (best.get("architecture") or {}).items())
+            best = _mapping(m.get("best"))
+            arch = ", ".join(f"{k}={v}" for k, v in _mapping(best.get("architecture")).items())
             lines += [
                 f"- {m.get('strategy', '?')} search, objective: {m.get('objective', '?')}",
                 f"- best: {_fmt(best.get('val_loss'))} with {arch or '?'}",
             ]
-            final = m.get("final") or {}
+            final = _mapping(m.get("final"))
             if final.get("test_accuracy") is not None:
                 lines.append(f"- final model test accuracy: {_fmt(final['test_accuracy'])}")
             lines.append("")
         for t in r["tables"]:
-            lines += [t.read_text().strip(), ""]
+            lines += [_table(t), ""]
         for p in r["plots"]:
             rel = os.path.relpath(p.resolve(), base)
             lines += [f"![{p.stem}]({rel})", ""]

@@ -79,6 +79,13 @@ def _has_paper(dataset: str, methods, fractions) -> bool:
     return any(published(dataset, m, f) is not None for m in methods for f in fractions)
 
 
+def fraction_percent(f: float) -> str:
+    """A label fraction in percent, as run folders and tables show it: whole percent, and
+    below 0.5%, which whole percent would show as 0, three significant digits."""
+    whole = round(100 * f)
+    return str(whole) if whole >= 1 else f"{100 * f:.3g}"
+
+
 def table3_markdown(dataset: str, results: Iterable[Mapping], fractions: Iterable[float]) -> str:
     """Markdown table: one row per method, one column per label fraction, then params.
 
@@ -86,9 +93,12 @@ def table3_markdown(dataset: str, results: Iterable[Mapping], fractions: Iterabl
     appears only for the paper's own datasets.
     """
     agg = aggregate(results)
-    fractions = [round(float(f), 3) for f in fractions]
+    shown = [float(f) for f in fractions]
+    fractions = [round(f, 3) for f in shown]
     methods = sorted({m for m, _ in agg}, key=lambda m: (m != "stdp", m))
-    head = "| " + dataset + ", labelled data | " + " | ".join(f"{f:.0%}" for f in fractions)
+    head = (
+        "| " + dataset + ", labelled data | " + " | ".join(f"{fraction_percent(f)}%" for f in shown)
+    )
     lines = [head + " | params |", "|---" * (len(fractions) + 2) + "|"]
     for m in methods:
         cells = [_cell(agg.get((m, f)), published(dataset, m, f)) for f in fractions]

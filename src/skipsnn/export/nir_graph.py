@@ -228,4 +228,11 @@ def read_nir(path):
     try:
         return nir.read(path)
     except (OSError, KeyError, ValueError, AssertionError) as e:
-        raise NIRError(f"cannot read {path} as a NIR graph ({e})") from None
+        raise NIRError(
+            f"cannot read {path} as a NIR graph ({str(e) or type(e).__name__})"
+        ) from None
+    except RecursionError:  # nir.read walks the HDF5 groups recursively
+        raise NIRError(
+            f"cannot read {path} as a NIR graph: its groups nest too deeply or link back "
+            "into themselves"
+        ) from None

@@ -356,6 +356,8 @@ def _stored_network(meta: dict) -> dict[str, Any]:
         return json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
     except ValueError:
         raise NIRError("the graph's network_config metadata is not JSON") from None
+    except RecursionError:
+        raise NIRError("the graph's network_config metadata nests too deeply") from None
 
 
 def _dynamics(params, channels: list[int], stored: dict) -> list[tuple[float, float, float]]:

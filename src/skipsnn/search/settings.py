@@ -36,6 +36,10 @@ from ..errors import ConfigError, check_choice, check_keys
 GP_KERNELS = ("rbf", "matern-gamma")
 INT_RANGES = ("n_layers", "n_dynamic", "n_skip", "l_start", "l_end")
 FLOAT_RANGES = ("a", "tau_m", "r_m")
+# Every architecture of the V ranges is checked against Delta (about 0.2 ms each) when
+# the search starts and at every step; n_layers [1, 1000000000] once hung the search
+# there. 20,000 is over a hundred times the default ranges' 162.
+MAX_ARCHITECTURES = 20_000
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,12 @@ class SearchSettings:
             )
         if self.n_skip[0] < 0 or self.l_start[0] < 0:
             raise ConfigError("search.n_skip and search.l_start must not be negative")
+        architectures = math.prod(getattr(self, n)[1] - getattr(self, n)[0] + 1 for n in INT_RANGES)
+        if architectures > MAX_ARCHITECTURES:
+            raise ConfigError(
+                f"the search ranges {', '.join(INT_RANGES)} hold {architectures:,} "
+                f"architectures; at most {MAX_ARCHITECTURES:,} are searched, so narrow them"
+            )
         if self.tau_m[0] <= 0 or self.r_m[0] <= 0:
             raise ConfigError("search.tau_m and search.r_m bounds must be positive (log scale)")
         if not (isinstance(self.min_tau_ratio, int | float) and self.min_tau_ratio >= 1):
