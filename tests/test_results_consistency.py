@@ -414,3 +414,44 @@ def test_tuned_gru_is_quoted_as_computed():
             assert [r[key] for r in runs[name]] == [r[key] for r in before[name]]
     training = " ".join((DOCS / "training.md").read_text().split())
     assert f"does: {-m:.1f} ± {h:.1f} points behind, not resolved" in training
+
+
+def test_gru_readout_on_gestures_and_digits_is_quoted_as_computed():
+    """The declared two-way test on gestures and digits, and the figures quoted with it."""
+    flat = " ".join(README.split())
+    gaps, widened, readout = [], [], []
+    for ds in ("gestures", "digits"):
+        _, runs = _runs_by_variant(f"gru_readout_{ds}")
+        mmnd, last, mean = runs
+        for gru in (last, mean):
+            m, h = _paired(runs[mmnd], runs[gru])
+            d = [
+                100 * (g["test_accuracy"] - r["test_accuracy"])
+                for r, g in zip(runs[mmnd], runs[gru], strict=True)
+            ]
+            wide = float(stats.t.ppf(1 - 0.025 / 2, 4) * np.std(d, ddof=1) / np.sqrt(5))
+            assert m + wide < 0 and max(d) < 0  # resolved behind, and behind on every seed
+            gaps.append(f"{-m:.1f} ± {h:.1f}")
+            widened.append(f"{wide:.1f}")
+        readout.append("{:.1f} ± {:.1f}".format(*_paired(runs[last], runs[mean])))
+        # against the committed default-settings run and raw readout of the same seeds
+        _, base = _runs_by_variant(f"baselines_{ds}")
+        gain = _paired(base["mMND, BPTT"], runs[mmnd])
+        over_raw = _paired(base["raw events, 2x2 grid x 4 windows"], runs[mmnd])
+        if ds == "digits":
+            assert (
+                f"{over_raw[0]:.1f} ± {over_raw[1]:.1f} points above the raw-event readout" in flat
+            )
+        readout.append("{:.1f} ± {:.1f}".format(*gain))
+        # the unchanged GRU against the gru_lr run of the other host
+        _, before = _runs_by_variant(f"gru_lr_{ds}")
+        old = [100 * r["test_accuracy"] for r in before["conv-GRU (same budget)"]]
+        new = [100 * r["test_accuracy"] for r in runs[last]]
+        assert max(abs(a - b) for a, b in zip(old, new, strict=True)) <= 1.0
+    assert (
+        f"{gaps[0]} points behind the mMND network on gestures and {gaps[2]} on digits, and "
+        f"with its hidden state averaged over time {gaps[1]} and {gaps[3]}"
+    ) in flat
+    assert f"(± {widened[0]}, {widened[1]} and ± {widened[2]}, {widened[3]})" in flat
+    assert f"by {readout[0]} points on gestures and {readout[2]} on digits" in flat
+    assert f"{readout[1]} and {readout[3]} points above its default" in flat
