@@ -74,7 +74,10 @@ def test_alias_bomb_is_refused_at_once(tmp_path, capsys):
         (b"train:\n  seed: 4294967296\n", "train.seed must be between 0 and 4294967295"),
         (b"train:\n  seed: -1\n", "train.seed must be between 0 and 4294967295, got -1"),
         (b"dataset:\n  seed: -1\n", "dataset.seed must be"),
-        (b"train:\n  epochs: 1180591620717411303424\n", "train.epochs must be between 1 and 100000"),
+        (
+            b"train:\n  epochs: 1180591620717411303424\n",
+            "train.epochs must be between 1 and 100000",
+        ),
         (b"train:\n  num_threads: 100000\n", "train.num_threads must be between 1 and 256"),
         (b"dataset:\n  n_bins: 1000000\n", "dataset.n_bins must be between 1 and 10000"),
         (b"dataset:\n  size: 100000\n", "dataset.size must be between 1 and 4096"),
@@ -110,7 +113,9 @@ def test_epochs_beyond_the_bound_on_the_command_line(tmp_path, capsys):
     out = tmp_path / "run"
     rc = main(["train", "--out", str(out), "--epochs", str(2**70), "--no-progress"])
     err = capsys.readouterr().err
-    assert rc == 2 and "train.epochs must be between 1 and 100000, got 1180591620717411303424" in err
+    assert (
+        rc == 2 and "train.epochs must be between 1 and 100000, got 1180591620717411303424" in err
+    )
     assert not out.exists()
 
 
@@ -185,3 +190,27 @@ def test_an_empty_search_config_is_refused_too(tmp_path):
     f.write_text("# nothing yet\n")
     with pytest.raises(ConfigError, match="is empty"):
         read_config(f)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"train: {method: bptt}\nstdp: {epochs: -1}\n", "stdp.epochs must be a positive integer"),
+        (b"train: {method: bptt}\nstdp: {windows: .nan}\n", "stdp.windows must be a positive"),
+        (b"stdp: {a_plus: -1}\n", "STDP parameter a_plus must be a non-negative number"),
+        (b"stdp: {epochs: 3, typo: 1}\n", "unknown key 'typo' in the stdp section"),
+    ],
+)
+def test_the_stdp_section_is_checked_whatever_the_method(tmp_path, capsys, content, message):
+    assert message in _train(tmp_path, capsys, content)
+
+
+def test_loading_a_config_with_an_stdp_section_imports_no_torch(tmp_path):
+    import subprocess
+    import sys
+
+    f = tmp_path / "c.yaml"
+    f.write_text("stdp: {epochs: 3, a_plus: 0.1}\n")
+    code = f"import sys\nfrom skipsnn.config import Config\nConfig.load({str(f)!r})\n"
+    code += "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

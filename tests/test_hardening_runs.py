@@ -279,8 +279,20 @@ def test_stdp_counts_are_bounded(key):
         ["report", "{d}", "--out", "{f}/r.md"],
         ["export", "{d}", "--out", "{f}/m.nir"],
         ["demo", "--theory-only", "--out", "{f}/d"],
-        ["theory", "coverage", "--t-min", "5", "--t-max", "10", "--grid", "3", "--eps", "0.5",
-         "--figure", "{f}/c.png"],
+        [
+            "theory",
+            "coverage",
+            "--t-min",
+            "5",
+            "--t-max",
+            "10",
+            "--grid",
+            "3",
+            "--eps",
+            "0.5",
+            "--figure",
+            "{f}/c.png",
+        ],
     ],
 )
 def test_every_output_path_is_checked_before_work(argv, tmp_path, monkeypatch, capsys):
@@ -430,3 +442,17 @@ def test_a_folder_under_an_output_files_name_is_named_not_the_temporary(tmp_path
 def test_an_unknown_dataset_lists_tonic_names_too(capsys):
     assert main(["data", "prepare", "zzz"]) == 2
     assert "tonic:NAME" in _one_sentence(capsys.readouterr().err)
+
+
+@pytest.mark.parametrize("epoch", [-3, "1", 1.5, True, None])
+def test_a_checkpoint_with_a_bad_epoch_is_not_resumed(finished_run, capsys, epoch):
+    cfg, out = finished_run
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    state["epoch"] = epoch
+    torch.save(state, out / "checkpoint.pt")
+    before = (out / "metrics.json").read_bytes()
+    assert _train(cfg, out, "--resume", "--epochs", "2") == 2
+    err = _one_sentence(capsys.readouterr().err)
+    assert f"checkpoint.pt stores epoch {epoch!r}, not a number of epochs trained" in err
+    assert str(out / "checkpoint.pt") in err
+    assert (out / "metrics.json").read_bytes() == before

@@ -361,3 +361,22 @@ def test_a_bare_assertion_in_nir_read_still_names_what_went_wrong(tmp_path):
         f.create_group("node")["type"] = 5  # nir.read asserts on it with no message
     with pytest.raises(NIRError, match=r"as a NIR graph \(AssertionError\)$"):
         read_nir(path)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_network_with_non_finite_weights_is_not_exported(bptt_run, tmp_path, capsys, value):
+    import shutil
+
+    run = tmp_path / "diverged"
+    shutil.copytree(bptt_run, run)
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    state["model"]["convs.1.weight"][0, 0, 0, 0] = value
+    torch.save(state, run / "checkpoint.pt")
+    out = tmp_path / "m.nir"
+    assert main(["export", str(run), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "convs.1.weight holds NaN or infinite values" in err
+    assert not out.exists()
+    net = make_net()
+    with pytest.raises(NIRError, match="threshold offsets of layer 2 holds NaN"):
+        to_nir(net, thetas=[torch.zeros(6), torch.tensor([0.0] * 6 + [value]), torch.zeros(8)])

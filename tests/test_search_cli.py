@@ -118,3 +118,25 @@ def test_search_ranges_too_wide_to_enumerate_are_refused_at_once(tmp_path, toy_d
     err = capsys.readouterr().err
     assert "architectures; at most 20,000 are searched, so narrow them" in err
     assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize(
+    "key, value, most",
+    [
+        ("raw_samples", 10**12, "100,000"),
+        ("raw_samples", 100_001, "100,000"),
+        ("num_restarts", 10**9, "1,000"),
+        ("num_restarts", True, "1,000"),
+    ],
+)
+def test_acquisition_effort_beyond_its_bound_is_refused(
+    tmp_path, toy_data, capsys, key, value, most
+):
+    d = yaml.safe_load(write_cfg(tmp_path / "cfg.yaml").read_text())
+    d["search"][key] = value
+    (tmp_path / "big.yaml").write_text(yaml.safe_dump(d))
+    out = tmp_path / "s"
+    assert main(["search", "--config", str(tmp_path / "big.yaml"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"search.{key} must be an integer from 1 to {most}, got {value!r}" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()

@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import pytest
@@ -322,7 +323,12 @@ def test_resume_after_a_layer_equals_an_uninterrupted_run(tmp_path, bars):
 def test_bad_stdp_section_fails_before_writing(tmp_path, bars):
     from skipsnn.train import run_training as train_stdp
 
-    cfg = _tiny_config().replace(stdp={"a_plus": 0.1, "no_such_option": 1})
+    # Refused when the config is built (whatever the method), and by the trainer for a
+    # config built around validation.
+    cfg = _tiny_config()
+    with pytest.raises(ConfigError, match="no_such_option"):
+        cfg.replace(stdp={"a_plus": 0.1, "no_such_option": 1})
+    cfg = dataclasses.replace(cfg, stdp={"a_plus": 0.1, "no_such_option": 1})
     with pytest.raises(ConfigError, match="no_such_option"):
         train_stdp(cfg, tmp_path / "bad", progress=False, data=bars)
     assert not (tmp_path / "bad").exists()
@@ -361,9 +367,7 @@ def test_label_fractions_share_the_unsupervised_phase(tmp_path, bars, monkeypatc
     assert len(calls) == n and reused["stdp_phase_reused"]
     assert (tmp_path / "r" / "checkpoint.pt").exists()
     stdp.clear_phase_cache()
-    fresh = run_training(
-        _tiny_config(seed=0, label_fraction=1.0), None, progress=False, data=bars
-    )
+    fresh = run_training(_tiny_config(seed=0, label_fraction=1.0), None, progress=False, data=bars)
     assert len(calls) == 2 * n and not fresh["stdp_phase_reused"]
     for key in ("test_accuracy", "val_accuracy", "val_loss", "train_accuracy", "firing_rate"):
         assert reused[key] == fresh[key], key

@@ -9,7 +9,7 @@ A config has three sections::
               surrogate, surrogate_width, learn_dynamics}
     train:   {method, epochs, batch_size, lr, lr_schedule, weight_decay, seed,
               label_fraction, val_fraction, num_threads, deterministic, eval_batch_size}
-    stdp:    {...}   free-form options read by the STDP trainer (``skipsnn.train.stdp``)
+    stdp:    {...}   STDP trainer options, checked for every method (`train.stdp_options`)
 
 **Skip rule.** Layers are numbered ``0`` (the input events) to ``m = len(layers)``. The
 ``k = n_skip`` skips leave layers ``s, s+1, ..., s+k-1`` (``s = l_start``) and all enter
@@ -41,9 +41,11 @@ from .errors import ConfigError, ParameterError, check_choice, check_keys
 from .limits import check_limits, read_yaml
 from .neuron import Dynamic, NeuronParams, validate_params
 from .surrogate import SURROGATES
+from .train.stdp_options import stdp_options
 
 DATASETS = tuple(_REGISTRY)  # the names of the dataset registry, `skipsnn.data.catalog`
 METHODS = ("bptt", "stdp")
+LR_SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("32", "bf16", "16")  # train.precision: float32, bfloat16 or float16 autocast
 DEVICES_HELP = "auto, cpu, cuda, cuda:N or mps"
 
@@ -53,7 +55,7 @@ def check_device_name(name: str) -> None:
     base, _, index = name.partition(":")
     if not (name in ("auto", "cpu", "cuda", "mps") or (base == "cuda" and index.isdigit())):
         raise ConfigError(f"unknown device {name!r}; choose {DEVICES_HELP}")
-LR_SCHEDULES = ("cosine", "constant")
+
 
 # ---------------------------------------------------------------------------------------
 # The skip rule
@@ -282,8 +284,6 @@ class Config:
         dyns = [{"a": float(a), "tau_m": float(t), "r_m": float(r)} for a, t, r in dynamics]
         return self.replace(network={"dynamics": dyns, "n_dynamic": len(dyns)})
 
-    # -- validation ---------------------------------------------------------------------
-
     def validate(self) -> Config:
         """Raise `ConfigError` (one sentence) for the first problem found; return self."""
         ds, net, tr = self.dataset, self.network, self.train
@@ -345,6 +345,7 @@ class Config:
         check_choice("precision", tr.precision, PRECISIONS)
         if tr.loader_workers < 0:
             raise ConfigError(f"train.loader_workers must be >= 0, got {tr.loader_workers}")
+        stdp_options(self.stdp, len(net.layers))  # checked for every method, not only stdp
         check_limits(self)  # ranges of every number, and the training-memory estimate
         return self
 

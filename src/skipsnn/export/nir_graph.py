@@ -80,7 +80,8 @@ def to_nir(net, thetas: list[torch.Tensor] | None = None, method: str = "bptt"):
     ``thetas`` (STDP runs) are per-channel threshold offsets, one ``[C_i]`` tensor per
     spiking layer: each layer's ``v_threshold`` becomes ``v_th + theta``, and the graph ends
     at the last spiking layer (an STDP readout is a logistic regression on pooled counts,
-    which NIR cannot express). Raises `NIRError` for a network NIR cannot hold.
+    which NIR cannot express). Raises `NIRError` for a network NIR cannot hold, or one
+    with a NaN or infinite parameter (naming the first).
     """
     import nir
 
@@ -90,6 +91,12 @@ def to_nir(net, thetas: list[torch.Tensor] | None = None, method: str = "bptt"):
     m = len(net.convs)
     if thetas is not None and len(thetas) != m:
         raise NIRError(f"{len(thetas)} threshold offsets given for {m} spiking layers")
+    named = [*net.state_dict().items()]
+    named += [(f"threshold offsets of layer {i}", t) for i, t in enumerate(thetas or [], 1)]
+    for name, t in named:  # a diverged run: refuse rather than write NaN into the graph
+        t = torch.as_tensor(t)
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise NIRError(f"the network's {name} holds NaN or infinite values; not exported")
 
     def layer_node(i: int) -> str:
         return "input" if i == 0 else f"lif{i}"

@@ -40,6 +40,12 @@ FLOAT_RANGES = ("a", "tau_m", "r_m")
 # the search starts and at every step; n_layers [1, 1000000000] once hung the search
 # there. 20,000 is over a hundred times the default ranges' 162.
 MAX_ARCHITECTURES = 20_000
+# Acquisition effort per step: candidate points drawn (each decoded and checked against
+# Delta in Python) and gradient ascents started from the best of them. BoTorch's examples
+# use a few hundred to a few thousand raw samples and 10-20 restarts; these bounds are
+# about 200x and 125x the defaults (512 and 8). Unbounded, raw_samples: 10**12 asked for
+# 10**12 Sobol points and num_restarts: 10**9 for a billion ascents, accepted silently.
+MAX_ACQUISITION = {"raw_samples": 100_000, "num_restarts": 1_000}
 
 
 @dataclass(frozen=True)
@@ -129,9 +135,9 @@ class SearchSettings:
                 f"search.n_initial must be a positive integer or null, got {self.n_initial!r}"
             )
         for name in ("raw_samples", "num_restarts"):
-            v = getattr(self, name)
-            if not (isinstance(v, int) and v >= 1):
-                raise ConfigError(f"search.{name} must be a positive integer, got {v!r}")
+            v, most = getattr(self, name), MAX_ACQUISITION[name]
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= most:
+                raise ConfigError(f"search.{name} must be an integer from 1 to {most:,}, got {v!r}")
         check_choice("search.gp_kernel", self.gp_kernel, GP_KERNELS)
 
 

@@ -4,6 +4,8 @@
 experiments; it dispatches on ``train.method`` to `bptt.fit` or `stdp.fit`.
 """
 
-from .run import evaluate_run, load_run, run_spawned, run_training
+from ..lazy import lazy_exports
 
+_EXPORTS = {n: ".run" for n in ("evaluate_run", "load_run", "run_spawned", "run_training")}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)  # config load imports no torch
 __all__ = ["evaluate_run", "load_run", "run_spawned", "run_training"]

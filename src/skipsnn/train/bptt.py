@@ -94,7 +94,9 @@ def train_epoch(
 
 
 @torch.no_grad()
-def predict(net, x, batch_size: int, collapse_time: bool, rt: Runtime | None = None) -> torch.Tensor:
+def predict(
+    net, x, batch_size: int, collapse_time: bool, rt: Runtime | None = None
+) -> torch.Tensor:
     """Logits ``[N, K]`` (on the CPU, float32) for all of ``x``, in batches."""
     rt = rt or Runtime(collapse_time=collapse_time)
     net.eval()
@@ -150,6 +152,12 @@ def check_resume(state: dict, cfg: Config, out: Path) -> None:
     """Refuse to continue a checkpoint that is not this run's (only --epochs may change)."""
     if "model" not in state:
         raise ConfigError(f"{out / ckpt.CHECKPOINT} is not a BPTT checkpoint")
+    epoch = state.get("epoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ConfigError(
+            f"{out / ckpt.CHECKPOINT} stores epoch {epoch!r}, not a number of epochs trained "
+            "(an integer >= 0); it cannot be resumed"
+        )
     saved = Config.from_dict(state["config"])
     if saved.replace(train=resumable_changes(cfg)) != cfg:
         raise ConfigError(
@@ -214,7 +222,9 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
     )
     # The validation frames stay where the dataset keeps them (a file-backed cache is read
     # batch by batch), so memory does not grow with the dataset.
-    x_val = train_set.subset(split.val).x if hasattr(train_set, "subset") else train_set.x[split.val]
+    x_val = (
+        train_set.subset(split.val).x if hasattr(train_set, "subset") else train_set.x[split.val]
+    )
     y_val = y[split.val]
     for epoch in range(start_epoch + 1, last + 1):
         t0, c0 = time.perf_counter(), time.process_time()
