@@ -1,5 +1,6 @@
 import dataclasses
 import math
+import re
 
 import pytest
 import torch
@@ -318,6 +319,21 @@ def test_resume_after_a_layer_equals_an_uninterrupted_run(tmp_path, bars):
     resumed = train_stdp(cfg, tmp_path / "cut", resume=True, progress=False, data=bars)
     for key in ("test_accuracy", "val_accuracy", "val_loss", "firing_rate", "params"):
         assert resumed[key] == whole[key], key
+
+
+@pytest.mark.parametrize("done", [-1, 99, "1", 1.5, True, None])
+def test_a_checkpoint_with_bad_layers_done_is_not_resumed(tmp_path, bars, done):
+    from skipsnn.train import run_training as train_stdp
+
+    cfg = _tiny_config(seed=3)
+    train_stdp(cfg, tmp_path / "cut", progress=False, data=bars, stop_after=1)
+    path = tmp_path / "cut" / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    state["layers_done"] = done
+    torch.save(state, path)
+    with pytest.raises(ConfigError, match=f"stores layers_done {re.escape(repr(done))}, not a"):
+        train_stdp(cfg, tmp_path / "cut", resume=True, progress=False, data=bars)
+    assert not (tmp_path / "cut" / "metrics.json").exists()
 
 
 def test_bad_stdp_section_fails_before_writing(tmp_path, bars):

@@ -145,6 +145,13 @@ def check_resume(state: dict, cfg, out: Path) -> None:
     """Refuse to continue a checkpoint that is not this run's (no option may change)."""
     if state.get("method") != "stdp":
         raise ConfigError(f"{out / ckpt.CHECKPOINT} is not an STDP checkpoint")
+    done, layers = state.get("layers_done"), len(cfg.network.layers)
+    if isinstance(done, bool) or not isinstance(done, int) or not 0 <= done <= layers:
+        # int() of a bad value would crash, and a negative one would train layers twice
+        raise ConfigError(
+            f"{out / ckpt.CHECKPOINT} stores layers_done {done!r}, not a number of layers "
+            f"trained of this network's {layers}"
+        )
     if state["config"] != cfg.to_dict():
         raise ConfigError(
             f"the config differs from the one the run in {out} was started with; "
@@ -178,7 +185,9 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
     if state is not None:
         with ckpt.restoring(out / ckpt.CHECKPOINT):
             net.load_state_dict(state["net"])
-            thetas = [torch.as_tensor(t, dtype=torch.float32, device=device) for t in state["thetas"]]
+            thetas = [
+                torch.as_tensor(t, dtype=torch.float32, device=device) for t in state["thetas"]
+            ]
             if [t.shape for t in thetas] != [(c.out_channels,) for c in net.convs]:
                 raise ValueError("the adaptive thresholds do not fit the layers")
             layers_done, seconds = int(state["layers_done"]), float(state["stdp_seconds"])
@@ -302,7 +311,9 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
         # Log-probabilities in label order (a class the readout never saw: p = 1e-12, as
         # in `Readout.log_loss`), so the scaffold's cross-entropy is the readout's log loss.
         f = features(frames)
-        return torch.as_tensor(np.log(np.clip(readout.probabilities(f, len(setup.train_set.classes)), 1e-12, 1.0)))
+        return torch.as_tensor(
+            np.log(np.clip(readout.probabilities(f, len(setup.train_set.classes)), 1e-12, 1.0))
+        )
 
     def spikes(frames: torch.Tensor) -> list[torch.Tensor]:
         x = prepare(frames, collapse).to(device)
@@ -317,4 +328,3 @@ def fit(setup: RunSetup, stop_after: int | None = None) -> Trained:
         plot_kernels(net.convs[0].weight, folder / "kernels.png", (rule.w_min, rule.w_max))
 
     return Trained(metrics, True, scores=scores, spikes=spikes, plots=plots)
-
