@@ -90,7 +90,8 @@ def register(sub) -> None:
         "the conv-GRU with weight decay 0.001 and 0.01 and with half the epochs), 'gru-tuned' (the "
         "mMND network beside the conv-GRU with dropout 0.3, a readout averaged over time, both, "
         "and half the parameters), 'gru-readout' (the mMND network beside the conv-GRU reading "
-        "its last hidden state and its hidden state averaged over time), 'readout' (the "
+        "its last hidden state and its hidden state averaged over time), 'data-readout' (that "
+        "GRU at 800 and 200 training samples per class), 'readout' (the "
         "temporal config's readout against "
         "the mean over time, a flattened map and 5% rate calibration), 'timescales' (a third, "
         "slower dynamic, learned dynamics, no downsampling), 'capacity' (twice the epochs, twice "
@@ -112,6 +113,7 @@ def register(sub) -> None:
             "gru-regularized",
             "gru-tuned",
             "gru-readout",
+            "data-readout",
             "readout",
             "timescales",
             "capacity",

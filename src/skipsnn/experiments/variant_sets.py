@@ -79,6 +79,17 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
             {"gru": {"dropout": 0.3, "readout": "mean"}},
         ),
     ),
+    # The GRU with the readout over time at two of the `data` sizes (paired with that
+    # set's runs across folders: same seeds, splits and test set).
+    "data-readout": tuple(
+        Variant(
+            f"conv-GRU, readout averaged over time, {n} per class",
+            "gru",
+            {"dataset": {"train_per_class": n}},
+            {"gru": {"readout": "mean"}},
+        )
+        for n in (800, 200)
+    ),
     # The one GRU setting that mattered on rhythms (its readout), for the larger datasets;
     # the names are gru-tuned's, so the cells are the same runs.
     "gru-readout": (
