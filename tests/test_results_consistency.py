@@ -455,3 +455,26 @@ def test_gru_readout_on_gestures_and_digits_is_quoted_as_computed():
     assert f"(± {widened[0]}, {widened[1]} and ± {widened[2]}, {widened[3]})" in flat
     assert f"by {readout[0]} points on gestures and {readout[2]} on digits" in flat
     assert f"{readout[1]} and {readout[3]} points above its default" in flat
+
+
+def test_data_readout_is_quoted_as_computed():
+    """The readout-over-time GRU at 200 and 800 per class, paired across folders with
+    data_rhythms (same seeds, splits and test set)."""
+    flat = " ".join(README.split())
+    _, new = _runs_by_variant("data_readout_rhythms")
+    _, old = _runs_by_variant("data_rhythms")
+    quoted = {}
+    for n in (800, 200):
+        gru = new[f"conv-GRU, readout averaged over time, {n} per class"]
+        assert {r["epochs"] for r in gru} == {40}
+        quoted[n] = (
+            _paired(old[f"{n} per class"], gru),
+            _paired(old[f"conv-GRU (same budget), {n} per class"], gru),
+        )
+    (m8, h8), (l8, hl8) = quoted[800]
+    assert m8 - h8 > 0  # resolved ahead of the mMND network at 800 per class
+    assert f"is {m8:.1f} ± {h8:.1f} points ahead of the mMND network" in flat
+    assert f"the readout changes the GRU by {l8:.1f} ± {hl8:.1f} points" in flat
+    (m2, h2), (l2, hl2) = quoted[200]
+    assert abs(m2) < h2 and abs(l2) < hl2  # neither resolved
+    assert f"{m2:.1f} ± {h2:.1f} points from the mMND network and {l2:.1f} ± {hl2:.1f}" in flat
