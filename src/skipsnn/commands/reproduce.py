@@ -91,7 +91,8 @@ def register(sub) -> None:
         "mMND network beside the conv-GRU with dropout 0.3, a readout averaged over time, both, "
         "and half the parameters), 'gru-readout' (the mMND network beside the conv-GRU reading "
         "its last hidden state and its hidden state averaged over time), 'data-readout' (that "
-        "GRU at 800 and 200 training samples per class), 'readout' (the "
+        "GRU at 800 and 200 training samples per class), 'data-readout-more' (at 400 and 50), "
+        "'readout' (the "
         "temporal config's readout against "
         "the mean over time, a flattened map and 5% rate calibration), 'timescales' (a third, "
         "slower dynamic, learned dynamics, no downsampling), 'capacity' (twice the epochs, twice "
@@ -114,6 +115,7 @@ def register(sub) -> None:
             "gru-tuned",
             "gru-readout",
             "data-readout",
+            "data-readout-more",
             "readout",
             "timescales",
             "capacity",

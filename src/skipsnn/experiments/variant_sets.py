@@ -90,6 +90,16 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
         )
         for n in (800, 200)
     ),
+    # The same GRU at the two `data` sizes data-readout left out (fourteenth session).
+    "data-readout-more": tuple(
+        Variant(
+            f"conv-GRU, readout averaged over time, {n} per class",
+            "gru",
+            {"dataset": {"train_per_class": n}},
+            {"gru": {"readout": "mean"}},
+        )
+        for n in (400, 50)
+    ),
     # The one GRU setting that mattered on rhythms (its readout), for the larger datasets;
     # the names are gru-tuned's, so the cells are the same runs.
     "gru-readout": (
