@@ -18,8 +18,15 @@ basin to the target (1% of the value range), for two kinds of method:
 "Evaluations" counts every evaluation of the function from the first one, the initial
 design included for the GP descents.
 
+``--warp tail-log`` runs the GP descents on values warped as `bo_variants.py`'s
+``tail-log`` variant does (`bo_variants.tail_log`: ``-log(max y - y + 0.001 range)``,
+then standardized); evaluations still count on the true values. ``--gp-only`` skips
+scipy's local methods.
+
     .venv/bin/python benchmarks/bo_descent_speed.py \
         --out benchmarks/results/bo_descent_speed_2026-12-03.json
+    .venv/bin/python benchmarks/bo_descent_speed.py --gp-only --warp tail-log \
+        --out benchmarks/results/bo_descent_speed_warp_2026-12-03.json
 """
 
 from __future__ import annotations
@@ -50,6 +57,9 @@ from bo_basins import (  # noqa: E402
     best_initial_point,
     initial_design,
 )
+from bo_variants import tail_log  # noqa: E402
+
+WARPS = {"none": None, "tail-log": tail_log}  # value warps in place of `standardize`
 
 BUDGET = 40
 LOCAL_METHODS = ("COBYQA", "Powell", "Nelder-Mead", "COBYLA")
@@ -145,16 +155,20 @@ def main() -> None:
     ap.add_argument("--cap", type=int, default=200, help="evaluations per local descent")
     ap.add_argument("--seeds", type=int, default=20, help="GP descents: seeds 0..N-1")
     ap.add_argument("--side", type=float, default=0.4, help="box side of the local GP searches")
+    ap.add_argument("--warp", choices=WARPS, default="none", help="GP descents: value warp")
+    ap.add_argument("--gp-only", action="store_true", help="skip scipy's local methods")
     ap.add_argument("--out")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if WARPS[args.warp] is not None:  # in this process only, as bo_variants.py swaps it
+        acquisition.standardize = WARPS[args.warp]
     fn, f = _hartmann(), TestFunction("hartmann6")
     target = f.optimum + 0.01 * f.value_range()
     t0 = time.perf_counter()
 
     local = {}
-    starts = global_basin_starts(args.starts, seed=0, fn=fn)
-    for method in LOCAL_METHODS:
+    starts = [] if args.gp_only else global_basin_starts(args.starts, seed=0, fn=fn)
+    for method in () if args.gp_only else LOCAL_METHODS:
         hits = [first_hit(local_descent(method, x0, fn, args.cap), target) for x0 in starts]
         local[method] = summary(hits)
         print(method, {k: v for k, v in local[method].items() if k != "evals"}, flush=True)
@@ -180,6 +194,7 @@ def main() -> None:
         budget=BUDGET,
         n_initial=DEFAULT_INITIAL,
         cap=args.cap,
+        **({"warp": args.warp} if args.warp != "none" else {}),
         local_methods=local,
         gp_seeds=seeds,
         gp_descents=gp,

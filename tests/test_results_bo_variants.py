@@ -536,3 +536,59 @@ def test_descent_script_pieces():
     script.BUDGET = script.DEFAULT_INITIAL + 2  # two steps of a box search
     y = script.box_run(1, "lcb-0.5", 0.4, fn)
     assert len(y) == script.DEFAULT_INITIAL + 2 and all(np.isfinite(y))
+
+
+# --- the tenth round: the same descents with the tail warp (--warp tail-log) ----------
+
+WARPED = json.loads((RESULTS / "bo_descent_speed_warp_2026-12-03.json").read_text())
+WARPED_ROWS = [
+    ("library (log EI, whole cube)", "| tail warp, log EI over the whole cube"),
+    ("log-ei, box 0.4", "| tail warp, log EI in the box of side 0.4"),
+    ("lcb-0.5, box 0.4", "| tail warp, lower confidence bound (beta 0.5) in the box"),
+    ("posterior-mean, box 0.4", "| tail warp, posterior mean in the box"),
+]
+
+
+def test_warped_descents_are_quoted_as_measured():
+    import math
+
+    import numpy as np
+
+    assert WARPED["warp"] == "tail-log" and WARPED["local_methods"] == {}
+    assert WARPED["gp_seeds"] == DESCENT["gp_seeds"]
+    assert sorted(WARPED["gp_descents"]) == sorted(a for a, _ in WARPED_ROWS)
+    n = WARPED["n_initial"]
+    for arm, start in WARPED_ROWS:
+        hits = WARPED["gp_descents"][arm]["evals"]
+        reached = sorted(h for h in hits if h is not None)
+        median = float(np.median([math.inf if h is None else h for h in hits]))
+        if math.isfinite(median):
+            shown = f"{median:g} | {median - n:g} | {reached[0]}-{reached[-1]}"
+        else:
+            shown = "not reached | - | -"
+        assert f"{start} | {len(reached)}/{len(hits)} | {shown} |" in DOC
+    plain = DESCENT["gp_descents"]["library (log EI, whole cube)"]["evals"]
+    assert (
+        "| plain values, log EI over the whole cube (ninth round) | 11/11 | 27 | 20 | 18-39 |"
+        in DOC
+    )
+    assert float(np.median(plain)) == 27 and (min(plain), max(plain)) == (18, 39)
+    # the eighth round's classic-prior+tail-log runs, seed for seed
+    whole = WARPED["gp_descents"][WARPED_ROWS[0][0]]["evals"]
+    warped = dict(zip(WARPED["gp_seeds"], whole, strict=True))
+    eighth = json.loads((RESULTS / "bo_variants_round8_2026-12-03.json").read_text())["rows"]
+    (row,) = [r for r in eighth if r["variant"] == "classic-prior+tail-log"]
+    both = {s["seed"]: s["evals_to_1pct"] for s in row["per_seed"] if s["seed"] in warped}
+    assert both == {s: warped[s] for s in (1, 4, 5, 7, 8, 9)}
+    assert "(39, 27, 24, 22, 33, 22)" in DOC
+    # the decision rule: a median of at most 12 after the design, and 10 of 11 at 1%
+    after = float(np.median(whole)) - n
+    assert after == 20 and sum(h is not None for h in whole) == 11
+    assert "The median is 20, so none was built" in DOC
+
+
+def test_descent_script_warp_is_bo_variants_tail_log():
+    script = _descent_script()
+    import bo_variants
+
+    assert script.WARPS["tail-log"] is bo_variants.tail_log and script.WARPS["none"] is None
