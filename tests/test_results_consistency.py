@@ -478,3 +478,30 @@ def test_data_readout_is_quoted_as_computed():
     (m2, h2), (l2, hl2) = quoted[200]
     assert abs(m2) < h2 and abs(l2) < hl2  # neither resolved
     assert f"{m2:.1f} ± {h2:.1f} points from the mMND network and {l2:.1f} ± {hl2:.1f}" in flat
+
+
+def test_data_readout_at_400_and_50_is_quoted_as_computed():
+    """The declared rule: the sentence "no size shows the mMND network resolved ahead" is
+    kept only if neither interval of this GRU minus the mMND network lies below 0."""
+    flat = " ".join(README.split())
+    training = " ".join((DOCS / "training.md").read_text().split())
+    _, new = _runs_by_variant("data_readout_more_rhythms")
+    _, old = _runs_by_variant("data_rhythms")
+    _, mid = _runs_by_variant("data_readout_rhythms")
+    gru = {n: new[f"conv-GRU, readout averaged over time, {n} per class"] for n in (400, 50)}
+    gru |= {n: mid[f"conv-GRU, readout averaged over time, {n} per class"] for n in (800, 200)}
+    assert {r["epochs"] for g in gru.values() for r in g} == {40}
+    vs_mmnd = {n: _paired(old[f"{n} per class"], g) for n, g in gru.items()}
+    assert all(m + h > 0 for m, h in vs_mmnd.values())  # no interval below 0: kept
+    assert "no size shows the mMND network resolved ahead of a conv-GRU" in flat
+    (m4, h4), (m5, h5) = vs_mmnd[400], vs_mmnd[50]
+    l4, hl4 = _paired(old["conv-GRU (same budget), 400 per class"], gru[400])
+    l5, hl5 = _paired(old["conv-GRU (same budget), 50 per class"], gru[50])
+    assert abs(m4) < h4 and abs(m5) < h5 and abs(l4) < hl4  # not resolved
+    assert l5 - hl5 > 0  # the readout over time helps at 50 per class
+    assert f"this GRU is {m4:.1f} ± {h4:.1f} points from the mMND network" in flat
+    assert f"and {l4:.1f} ± {hl4:.1f} from the last-state GRU" in flat
+    assert f"it is {m5:.1f} ± {h5:.1f} points from the mMND network" in flat
+    assert f"{l5:.1f} ± {hl5:.1f} points over the last-state GRU" in flat
+    quoted = ", ".join(f"{vs_mmnd[n][0]:.1f} ± {vs_mmnd[n][1]:.1f}" for n in (50, 200, 400))
+    assert f"{quoted} and {vs_mmnd[800][0]:.1f} ± {vs_mmnd[800][1]:.1f} points" in training
