@@ -45,6 +45,10 @@ LIMITS: dict[str, tuple[float, float]] = {
     "train.loader_workers": (0, 256),
     "train.lr": (1e-12, 1.0),
     "train.weight_decay": (0.0, 1.0),
+    # 1e-6 is 0.0001%: smaller fractions have no plain three-digit percentage to name
+    # their run folders and table columns by (1e-300 was 'f1e-298'); any fraction still
+    # keeps at least one labelled sample per class (`stratified_fraction`).
+    "train.label_fraction": (1e-6, 1.0),
     "train.seed": (0, 2**32 - 1),
 }
 MAX_ROOT_CHARS = 4096
@@ -163,6 +167,7 @@ def check_limits(cfg) -> None:
         "loader_workers",
         "lr",
         "weight_decay",
+        "label_fraction",
         "seed",
     ):
         _check(f"train.{name}", getattr(tr, name))
