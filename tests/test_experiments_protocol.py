@@ -266,3 +266,17 @@ def test_every_accepted_fraction_is_named_in_plain_digits(f):
     check_fractions([f])
     assert "e" not in _fraction_tag(f)[1:] and "e" not in fraction_percent(f)
     assert float(fraction_percent(f)) > 0  # never shown as 0%
+
+
+def test_compare_checks_every_cell_config_before_training_any(tmp_path, monkeypatch):
+    # Equal gradient steps at 5e-5 of the labels ask for 10 / 5e-5 = 200,000 epochs, over
+    # the limit: refused once the cells of 100% had trained, now before any cell.
+    from skipsnn.errors import ConfigError
+    from skipsnn.experiments import compare as cmp
+
+    monkeypatch.setattr(cmp, "_baseline_cell", lambda *a: {"test_accuracy": 0.5})
+    fake, cfg = FakeTrainer(), default_config("gestures").replace(train={"epochs": 10})
+    kw = dict(fractions=[1.0, 5e-5], seeds=1, progress=False, train_fn=fake, data=_data())
+    with pytest.raises(ConfigError, match=r"equal gradient steps at label fraction 5e-05: train"):
+        cmp.compare(cfg, tmp_path, "labels", **kw)
+    assert fake.calls == [] and not (tmp_path / "runs").exists()
