@@ -85,7 +85,8 @@ def float_in(lo: float, hi: float) -> Callable[[str], float]:
 
 def add_device_flags(parser) -> None:
     """``--device`` and ``--precision`` (train.device, train.precision)."""
-    from ..config import DEVICES_HELP, PRECISIONS
+    from ..config import PRECISIONS
+    from ..limits import DEVICES_HELP
 
     parser.add_argument("--device", help=f"where to compute: {DEVICES_HELP} (train.device)")
     parser.add_argument(
