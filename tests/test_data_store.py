@@ -197,3 +197,33 @@ def test_make_loader_batches_shuffles_and_subsets(tmp_path, monkeypatch):
     assert torch.equal(got, torch.from_numpy(x[1::2]))
     loader = make_loader(ds.with_transform(_double), batch_size=5, workers=2)
     assert torch.equal(torch.cat([b[0] for b in loader]), torch.from_numpy(x) * 2)
+
+
+def test_a_file_under_the_entry_name_is_replaced_and_no_temporary_folder_stays(tmp_path):
+    """A stray file where the entry's folder goes (not a finished entry) is removed like a
+    damaged entry; the rename used to fail naming the hidden temporary folder, which stayed."""
+    (tmp_path / "entry").write_text("not a cache folder")
+    folder, x, _ = _store(tmp_path)
+    assert torch.equal(read_store(folder)[0][:], torch.from_numpy(x))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry"]
+
+
+def test_an_entry_that_cannot_be_replaced_is_named_in_one_sentence(tmp_path, monkeypatch):
+    from skipsnn.data import store
+    from skipsnn.errors import DataError
+
+    (tmp_path / "entry").write_text("not a cache folder")
+    monkeypatch.setattr(store, "remove_store", lambda folder: None)  # a file we cannot remove
+    with pytest.raises(
+        DataError, match=rf"^cannot write the frame cache entry {tmp_path / 'entry'}:"
+    ):
+        _store(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["entry"]  # no temporary folder left
+
+
+def test_open_cached_removes_a_file_under_the_entry_name(tmp_path):
+    from skipsnn.data.framed import open_cached
+
+    (tmp_path / "entry").write_text("not a cache folder")
+    assert open_cached(tmp_path / "entry") is None
+    assert not (tmp_path / "entry").exists()

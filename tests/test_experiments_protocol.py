@@ -155,7 +155,7 @@ def test_cli_rejects_bad_fractions_and_methods(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:  # a usage error since the options are bounded
         main(["reproduce", "table3", "--fractions", "1.5", "--seeds", "1", "--out", str(out)])
     assert e.value.code == 2
-    assert "--fractions: must be comma-separated numbers in (0, 1]" in capsys.readouterr().err
+    assert "--fractions: must be comma-separated numbers from 1e-06 to 1" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:  # argparse's own usage error
         main(["reproduce", "table3", "--methods", "sgd", "--out", str(out)])
     assert e.value.code == 2
@@ -240,3 +240,43 @@ def test_fractions_below_half_a_percent_are_named_and_shown_apart_from_zero(tmp_
     assert runs == {"f050", "f0.2"}
     rows = (tmp_path / "c" / "compare.md").read_text()
     assert "| 50% |" in rows and "| 0.2% |" in rows and "| 0% |" not in rows
+
+
+@pytest.mark.parametrize("experiment", ["table3", "compare"])
+def test_fractions_below_a_plain_percentage_are_refused(tmp_path, experiment):
+    # 1e-300 ran as the folder f1e-298 and the column "1e-298%"; 1e-6 is 0.0001%.
+    from skipsnn.errors import ConfigError
+    from skipsnn.experiments.compare import compare
+
+    fake, cfg = FakeTrainer(), default_config("gestures")
+    kw = dict(fractions=[0.5, 1e-300], seeds=1, progress=False, train_fn=fake, data=_data())
+    with pytest.raises(ConfigError, match="must lie between 1e-06 and 1, got 1e-300"):
+        if experiment == "table3":
+            table3(cfg, tmp_path, methods=["bptt"], **kw)
+        else:
+            compare(cfg, tmp_path, "labels", **kw)
+    assert fake.calls == [] and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("f", [1e-6, 1.5e-6, 3.33e-5, 0.000999, 0.004999, 0.5, 1.0])
+def test_every_accepted_fraction_is_named_in_plain_digits(f):
+    from skipsnn.experiments.protocol import _fraction_tag, check_fractions
+    from skipsnn.experiments.tables import fraction_percent
+
+    check_fractions([f])
+    assert "e" not in _fraction_tag(f)[1:] and "e" not in fraction_percent(f)
+    assert float(fraction_percent(f)) > 0  # never shown as 0%
+
+
+def test_compare_checks_every_cell_config_before_training_any(tmp_path, monkeypatch):
+    # Equal gradient steps at 5e-5 of the labels ask for 10 / 5e-5 = 200,000 epochs, over
+    # the limit: refused once the cells of 100% had trained, now before any cell.
+    from skipsnn.errors import ConfigError
+    from skipsnn.experiments import compare as cmp
+
+    monkeypatch.setattr(cmp, "_baseline_cell", lambda *a: {"test_accuracy": 0.5})
+    fake, cfg = FakeTrainer(), default_config("gestures").replace(train={"epochs": 10})
+    kw = dict(fractions=[1.0, 5e-5], seeds=1, progress=False, train_fn=fake, data=_data())
+    with pytest.raises(ConfigError, match=r"equal gradient steps at label fraction 5e-05: train"):
+        cmp.compare(cfg, tmp_path, "labels", **kw)
+    assert fake.calls == [] and not (tmp_path / "runs").exists()

@@ -67,22 +67,44 @@ def test_data_inspect_does_not_import_torch(tmp_path):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["data", "prepare", "gestures", "--n-bins", "0"], "--n-bins: must be between 1 and 10000, got 0"),
-        (["data", "prepare", "gestures", "--size", "0"], "--size: must be between 1 and 4096, got 0"),
+        (
+            ["data", "prepare", "gestures", "--n-bins", "0"],
+            "--n-bins: must be between 1 and 10000, got 0",
+        ),
+        (
+            ["data", "prepare", "gestures", "--size", "0"],
+            "--size: must be between 1 and 4096, got 0",
+        ),
         (["data", "prepare", "digits", "--size", "-2"], "--size: must be between 1 and 4096"),
-        (["data", "prepare", "gestures", "--seed", "-1"], "--seed: must be between 0 and 4294967295"),
-        (["data", "prepare", "gestures", "--n-bins", "9" * 5000], "--n-bins: must be a whole number"),
+        (
+            ["data", "prepare", "gestures", "--seed", "-1"],
+            "--seed: must be between 0 and 4294967295",
+        ),
+        (
+            ["data", "prepare", "gestures", "--n-bins", "9" * 5000],
+            "--n-bins: must be a whole number",
+        ),
         (["data", "prepare", "gestures", "--n-bins", "10000", "--size", "4096"], "GiB"),
         (["data", "preview", "gestures", "--out", "p.png", "--per-class", "0"], "--per-class"),
-        (["search", "--out", "S", "--seed", str(2**32)], "--seed: must be between 0 and 4294967295"),
+        (
+            ["search", "--out", "S", "--seed", str(2**32)],
+            "--seed: must be between 0 and 4294967295",
+        ),
         (["search", "--out", "S", "--budget-v", "100000"], "--budget-v: must be at most 1000"),
         (["search", "--out", "S", "--trial-epochs", str(2**70)], "--trial-epochs: must be between"),
-        (["reproduce", "table3", "--out", "S", "--epochs", str(2**70)], "--epochs: must be between"),
+        (
+            ["reproduce", "table3", "--out", "S", "--epochs", str(2**70)],
+            "--epochs: must be between",
+        ),
         (["reproduce", "table3", "--out", "S", "--fractions", "0.5,nan"], "--fractions"),
         (["demo", "--out", "S", "--seed", "-1"], "--seed"),
         (["search", "--out", "S", "--gpus-per-trial", "-1e0"], "--gpus-per-trial: must be"),
         (["search", "--out", "S", "--gpus-per-trial", "nan"], "--gpus-per-trial: must be"),
         (["train", "--out", "S", "--label-fraction", "-1e-3"], "label_fraction must be in (0, 1]"),
+        # below 1e-6 no plain percentage names the run folder (1e-300 made f1e-298)
+        (["train", "--out", "S", "--label-fraction", "1e-300"], "must be between 1e-06 and 1"),
+        (["reproduce", "table3", "--out", "S", "--fractions", "1e-300"], "--fractions: must"),
+        (["reproduce", "compare", "--out", "S", "--fractions", "0.5,9e-7"], "from 1e-06 to 1"),
     ],
 )
 def test_out_of_range_options_are_usage_errors(tmp_path, monkeypatch, capsys, argv, message):

@@ -214,3 +214,28 @@ def test_loading_a_config_with_an_stdp_section_imports_no_torch(tmp_path):
     code = f"import sys\nfrom skipsnn.config import Config\nConfig.load({str(f)!r})\n"
     code += "assert 'torch' not in sys.modules, 'torch was imported'\n"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+@pytest.mark.parametrize("device", ["cuda:99999999999999999999", "cuda:²", "cuda:٣", "cuda:00"])
+def test_device_indexes_torch_cannot_parse_are_one_sentence(tmp_path, capsys, device):
+    # They passed str.isdigit, then torch.device raised a RuntimeError: a traceback.
+    err = _train(tmp_path, capsys, f"train: {{device: '{device}'}}\n".encode())
+    assert "unknown device" in err
+
+
+def test_device_indexes_stay_within_torchs_eight_bits():
+    # torch reads cuda:128 as cuda:-128, which no `index >= device_count()` check catches.
+    assert default_config("gestures").replace(train={"device": "cuda:127"}).train.device
+    with pytest.raises(ConfigError, match="unknown device 'cuda:128'"):
+        default_config("gestures").replace(train={"device": "cuda:128"})
+
+
+def test_a_long_value_is_shown_cut_in_the_error(tmp_path):
+    # A 500,000-character device or choice (a key: YAML's limit, 1,000) was quoted whole.
+    for text, n in (("train: {device: '%s'}\n", 500_000), ("train: {'%s': 1}\n", 1000),
+                    ("network: {surrogate: %s}\n", 500_000)):  # fmt: skip
+        f = tmp_path / "c.yaml"
+        f.write_text(text % ("a" * n))
+        with pytest.raises(ConfigError) as e:
+            Config.load(f)
+        assert len(str(e.value)) < 400 and "aaa...aaa" in str(e.value)

@@ -456,3 +456,17 @@ def test_a_checkpoint_with_a_bad_epoch_is_not_resumed(finished_run, capsys, epoc
     assert f"checkpoint.pt stores epoch {epoch!r}, not a number of epochs trained" in err
     assert str(out / "checkpoint.pt") in err
     assert (out / "metrics.json").read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["evaluate", "export"])
+def test_a_pipe_as_checkpoint_is_one_sentence_not_a_hang(tmp_path, capsys, command):
+    # torch.load waited forever for a writer on a FIFO named checkpoint.pt.
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.yaml").write_text("{}\n")
+    os.mkfifo(out / "checkpoint.pt")
+    extra = ["--out", str(tmp_path / "n.nir")] if command == "export" else ["--no-progress"]
+    assert main([command, str(out), *extra]) == 2
+    assert "checkpoint.pt is not a readable checkpoint (not a regular file)" in _one_sentence(
+        capsys.readouterr().err
+    )

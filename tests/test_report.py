@@ -1,4 +1,5 @@
 import json
+import os
 
 import matplotlib
 
@@ -102,3 +103,49 @@ def test_an_unreadable_table_or_metrics_file_is_one_sentence(tmp_path, capsys, f
     status, err = _report_of(tmp_path, capsys, files)
     assert status == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "r.md").exists()
+
+
+def _fifo(path):
+    os.mkfifo(path)
+
+
+def _link_to_dev_zero(path):
+    path.symlink_to("/dev/zero")
+
+
+def _sparse_file(path):
+    with open(path, "wb") as f:
+        f.truncate(65 * 2**20)  # sparse: no time or disk to write
+
+
+@pytest.mark.parametrize(
+    "name, make, message",
+    [
+        ("metrics.json", _fifo, "metrics.json is not a regular file"),  # reading waited forever
+        ("t.md", _fifo, "t.md is not a regular file"),
+        ("t.md", _link_to_dev_zero, "t.md is not a regular file"),  # read until MemoryError
+        ("metrics.json", _link_to_dev_zero, "metrics.json is not a regular file"),
+        ("t.md", os.mkdir, "t.md is not a regular file"),
+        ("metrics.json", _sparse_file, "bytes, more than a run writes"),
+    ],
+)
+def test_a_pipe_device_or_huge_file_in_a_run_folder_is_one_sentence(
+    tmp_path, capsys, name, make, message
+):
+    run = tmp_path / "run"
+    run.mkdir()
+    if name != "metrics.json":  # a run to report, beside the odd table
+        (run / "metrics.json").write_text('{"test_accuracy": 0.5}')
+    make(run / name)
+    status = main(["report", str(run), "--out", str(tmp_path / "r.md")])
+    err = capsys.readouterr().err
+    assert status == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "r.md").exists()
+
+
+def test_a_link_to_a_regular_metrics_file_is_read(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (tmp_path / "m.json").write_text('{"test_accuracy": 0.5}')
+    (run / "metrics.json").symlink_to(tmp_path / "m.json")
+    assert "| run | 0.5 |" in build_report([run], tmp_path / "r.md")

@@ -38,7 +38,7 @@ from .atomic import write_text
 from .data.catalog import DATASETS as _REGISTRY
 from .data.catalog import check_dataset_name, check_train_per_class
 from .errors import ConfigError, ParameterError, check_choice, check_keys
-from .limits import check_limits, read_yaml
+from .limits import DEVICES_HELP, check_device_name, check_limits, read_yaml  # noqa: F401
 from .neuron import Dynamic, NeuronParams, validate_params
 from .surrogate import SURROGATES
 from .train.stdp_options import stdp_options
@@ -47,14 +47,6 @@ DATASETS = tuple(_REGISTRY)  # the names of the dataset registry, `skipsnn.data.
 METHODS = ("bptt", "stdp")
 LR_SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("32", "bf16", "16")  # train.precision: float32, bfloat16 or float16 autocast
-DEVICES_HELP = "auto, cpu, cuda, cuda:N or mps"
-
-
-def check_device_name(name: str) -> None:
-    """Raise `ConfigError` unless ``name`` is a device name skipsnn knows (`train.device`)."""
-    base, _, index = name.partition(":")
-    if not (name in ("auto", "cpu", "cuda", "mps") or (base == "cuda" and index.isdigit())):
-        raise ConfigError(f"unknown device {name!r}; choose {DEVICES_HELP}")
 
 
 # ---------------------------------------------------------------------------------------

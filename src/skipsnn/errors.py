@@ -22,11 +22,18 @@ class ConfigError(SkipSNNError):
     """A configuration is malformed or infeasible."""
 
 
+def shown(value, chars: int = 60) -> str:
+    """``repr(value)``, cut in the middle past ``chars`` characters: a value quoted in an
+    error stays one readable sentence however long it is (a config may hold 1 MiB)."""
+    text = repr(value)
+    return text if len(text) <= chars else f"{text[: chars // 2]}...{text[-chars // 2 :]}"
+
+
 def check_choice(what: str, value, choices, error: type[SkipSNNError] = ConfigError) -> None:
     """Raise ``error("unknown <what> 'value'; choose one of a, b, c")`` unless ``value`` is
     one of ``choices``: the one way a name picked from a fixed set is checked."""
     if value not in choices:
-        raise error(f"unknown {what} {value!r}; choose one of {', '.join(map(str, choices))}")
+        raise error(f"unknown {what} {shown(value)}; choose one of {', '.join(map(str, choices))}")
 
 
 def check_keys(where: str, given, known, error: type[SkipSNNError] = ConfigError) -> None:
@@ -35,9 +42,9 @@ def check_keys(where: str, given, known, error: type[SkipSNNError] = ConfigError
     in ``known``: the one way a section's keys are checked."""
     bad = [k for k in given if not isinstance(k, str)]
     if bad:
-        raise error(f"{where} has the key {bad[0]!r}, which is not a name")
+        raise error(f"{where} has the key {shown(bad[0])}, which is not a name")
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise error(
-            f"unknown key {unknown[0]!r} in {where}; known keys: {', '.join(sorted(known))}"
+            f"unknown key {shown(unknown[0])} in {where}; known keys: {', '.join(sorted(known))}"
         )

@@ -13,6 +13,7 @@ import errno
 import fcntl
 import json
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ LOCK_NAME = ".lock"
 CHECKPOINT = "checkpoint.pt"  # a run folder's training state (`skipsnn.train.checkpoint`)
 METRICS = "metrics.json"  # a finished run's results
 JOURNAL = "journal.jsonl"  # a search folder's record of its trials (`skipsnn.search.journal`)
+MAX_RESULT_BYTES = 64 * 2**20  # a metrics file or table a run writes is kilobytes
 
 
 def check_writable(folder: str | os.PathLike, what: str = "--out") -> None:
@@ -120,11 +122,25 @@ def check_run_folder(folder: Path) -> None:
         raise ConfigError(f"run folder {folder} is a file, not a folder")
 
 
+def read_result_text(path: Path) -> str:
+    """The text of a file a run wrote (metrics, a table), or `ConfigError` for what no run
+    writes: a pipe or device (reading one waits for a writer, or never ends: a link to
+    /dev/zero) or a file over `MAX_RESULT_BYTES`. Raises `OSError` if it cannot be read."""
+    info = path.stat()  # follows links: a link to a regular file is read
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path} is not a regular file")
+    if info.st_size > MAX_RESULT_BYTES:
+        raise ConfigError(f"{path} holds {info.st_size:,} bytes, more than a run writes")
+    return path.read_text()
+
+
 def read_json_object(path: Path) -> dict:
     """A JSON file a run wrote (``metrics.json``, ``best.json``); a damaged one, or one that
     does not hold an object, is one `ConfigError` sentence."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_result_text(path))
+    except ConfigError:  # a ValueError too: not to be read as the one below
+        raise
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ConfigError(f"{path} is not readable JSON ({e})") from None
     except ValueError:  # json hands an integer to int(), which refuses past 4300 digits

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, shown
 
 # name: (low, high, what): inclusive bounds checked by `check_limits`.
 LIMITS: dict[str, tuple[float, float]] = {
@@ -45,9 +45,18 @@ LIMITS: dict[str, tuple[float, float]] = {
     "train.loader_workers": (0, 256),
     "train.lr": (1e-12, 1.0),
     "train.weight_decay": (0.0, 1.0),
+    # 1e-6 is 0.0001%: smaller fractions have no plain three-digit percentage to name
+    # their run folders and table columns by (1e-300 was 'f1e-298'); any fraction still
+    # keeps at least one labelled sample per class (`stratified_fraction`).
+    "train.label_fraction": (1e-6, 1.0),
     "train.seed": (0, 2**32 - 1),
 }
 MAX_ROOT_CHARS = 4096
+
+DEVICES_HELP = "auto, cpu, cuda, cuda:N or mps"
+# torch keeps the N of cuda:N in 8 bits (cuda:128 became cuda:-128) and refuses leading
+# zeros and digits other than ASCII ones (cuda:00, cuda:²) with a RuntimeError.
+_CUDA_INDEXES = frozenset(str(i) for i in range(128))
 
 # Config files.
 MAX_CONFIG_BYTES = 1 << 20  # 1 MiB
@@ -79,6 +88,13 @@ def _check(name: str, value: float | None, key: str | None = None) -> None:
     lo, hi = LIMITS[key or name]
     if not lo <= value <= hi:
         raise ConfigError(f"{name} must be between {_fmt(lo)} and {_fmt(hi)}, got {_fmt(value)}")
+
+
+def check_device_name(name: str) -> None:
+    """Raise `ConfigError` unless ``name`` is a device name skipsnn knows (`train.device`)."""
+    base, _, index = name.partition(":")
+    if not (name in ("auto", "cpu", "cuda", "mps") or (base == "cuda" and index in _CUDA_INDEXES)):
+        raise ConfigError(f"unknown device {shown(name)}; choose {DEVICES_HELP}")
 
 
 def _gib(n: float) -> str:
@@ -163,6 +179,7 @@ def check_limits(cfg) -> None:
         "loader_workers",
         "lr",
         "weight_decay",
+        "label_fraction",
         "seed",
     ):
         _check(f"train.{name}", getattr(tr, name))

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..atomic import jsonable
+from ..limits import LIMITS
 
 
 def emit(result: dict[str, Any], as_json: bool, text: str) -> int:
@@ -36,7 +37,9 @@ def int_in(lo: int | None, hi: int) -> Callable[[str], int]:
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number, got {_shown(text)}") from None
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number, got {_shown(text)}"
+            ) from None
         if lo is None and v > hi:
             raise argparse.ArgumentTypeError(f"must be at most {hi}, got {v}")
         if lo is not None and not lo <= v <= hi:
@@ -47,13 +50,16 @@ def int_in(lo: int | None, hi: int) -> Callable[[str], int]:
 
 
 def fraction(text: str) -> float:
-    """An argparse ``type``: a number in (0, 1]."""
+    """An argparse ``type``: a label fraction, a number from `LIMITS`' 1e-06 to 1."""
     try:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number, got {_shown(text)}") from None
-    if not (math.isfinite(v) and 0 < v <= 1):
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {_shown(text)}")
+    lowest = LIMITS["train.label_fraction"][0]
+    if not (math.isfinite(v) and lowest <= v <= 1):
+        raise argparse.ArgumentTypeError(
+            f"must be a number from {lowest:g} to 1, got {_shown(text)}"
+        )
     return v
 
 
@@ -69,7 +75,9 @@ def float_in(lo: float, hi: float) -> Callable[[str], float]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a number, got {_shown(text)}") from None
         if not (math.isfinite(v) and lo <= v <= hi):
-            raise argparse.ArgumentTypeError(f"must be a number between {lo:g} and {hi:g}, got {_shown(text)}")
+            raise argparse.ArgumentTypeError(
+                f"must be a number between {lo:g} and {hi:g}, got {_shown(text)}"
+            )
         return v
 
     return parse
@@ -77,7 +85,8 @@ def float_in(lo: float, hi: float) -> Callable[[str], float]:
 
 def add_device_flags(parser) -> None:
     """``--device`` and ``--precision`` (train.device, train.precision)."""
-    from ..config import DEVICES_HELP, PRECISIONS
+    from ..config import PRECISIONS
+    from ..limits import DEVICES_HELP
 
     parser.add_argument("--device", help=f"where to compute: {DEVICES_HELP} (train.device)")
     parser.add_argument(

@@ -20,7 +20,8 @@ def _floats(text: str) -> list[float]:
         return [fraction(v) for v in parts]
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"must be comma-separated numbers in (0, 1], got {text[:40]!r}"
+            f"must be comma-separated numbers from {LIMITS['train.label_fraction'][0]:g} to 1, "
+            f"got {text[:40]!r}"
         ) from None
 
 

@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     p.add_argument("--root", help="folder of a downloaded real dataset")
     p.add_argument("--method", choices=METHODS, help="training method (default: the config's)")
     p.add_argument(
-        "--label-fraction", type=float, help="fraction of training labels used, in (0, 1]"
+        "--label-fraction", type=float, help="fraction of training labels used, 1e-06 to 1"
     )
     p.add_argument("--config", type=Path, help="YAML config file (see configs/)")
     p.add_argument("--out", type=Path, required=True, help="output folder of the run")

@@ -21,6 +21,7 @@ as its path and reopens the file in each process (DataLoader workers, Ray tasks)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -156,7 +157,9 @@ class FrameArray:
         if a.size == 0:
             return np.zeros(0, dtype=np.int64)
         if a.ndim != 1 or a.dtype.kind not in "iu":
-            raise IndexError(f"rows must be an int, a slice or 1-D integers, got {a.dtype}{a.shape}")
+            raise IndexError(
+                f"rows must be an int, a slice or 1-D integers, got {a.dtype}{a.shape}"
+            )
         a = a.astype(np.int64)
         if a.min() < -n or a.max() >= n:
             raise IndexError(f"row index out of range for {n} samples")
@@ -262,13 +265,25 @@ class StoreWriter:
         }
         (self.tmp / INDEX).write_text(json.dumps(index))
         try:
-            os.rename(self.tmp, self.final)
-        except OSError:  # another process finished the same entry first: keep theirs
-            if not (self.final / INDEX).exists():
-                shutil.rmtree(self.final, ignore_errors=True)
-                os.rename(self.tmp, self.final)
-        self.discard()
+            self._move_into_place()
+        finally:  # the temporary folder never outlives the writer, even on failure
+            self.discard()
         return self.final
+
+    def _move_into_place(self) -> None:
+        try:
+            os.rename(self.tmp, self.final)
+            return
+        except OSError:
+            if (self.final / INDEX).exists():  # another process finished it first: keep theirs
+                return
+        remove_store(self.final)  # a damaged entry, or a stray file under its name
+        try:
+            os.rename(self.tmp, self.final)
+        except OSError as e:  # name the entry, not the temporary folder the user never made
+            raise DataError(
+                f"cannot write the frame cache entry {self.final}: {e.strerror}"
+            ) from None
 
     def discard(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -341,4 +356,10 @@ def read_store(folder: Path, check_crc: bool = True) -> tuple[FrameArray, np.nda
 
 
 def remove_store(folder: Path) -> None:
-    shutil.rmtree(folder, ignore_errors=True)
+    """Remove a cache entry: a folder, or a file or link that took its name."""
+    folder = Path(folder)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        with contextlib.suppress(OSError):  # as rmtree's ignore_errors: the rename then says
+            folder.unlink()
+    else:
+        shutil.rmtree(folder, ignore_errors=True)

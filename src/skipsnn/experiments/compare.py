@@ -69,6 +69,14 @@ def variant_cfg(base: Config, v: Variant, fraction: float, seed: int, budget=Non
     return cfg.replace(train=tr)
 
 
+def _cell_cfg(base: Config, v: Variant, fraction: float, seed: int, budget) -> Config:
+    """`variant_cfg`, with the cell named in the sentence if its config is refused."""
+    try:
+        return variant_cfg(base, v, fraction, seed, budget)
+    except ConfigError as e:
+        raise ConfigError(f"{v.name} at label fraction {fraction:g}: {e}") from None
+
+
 def trained_epochs(cfg: Config) -> int:
     """The epochs a run trains its network: STDP's per-layer epochs, else ``train.epochs``.
 
@@ -124,9 +132,15 @@ def compare(
         pcs = [variant_config(cfg, v) for v in PATHWAY_VARIANTS]
         budget = (max(count_params(c, shape, k) for c in pcs), shape, k)
     cells = [(f, v, s) for f in fractions for v in variants for s in range(seeds)]
+    # Every cell's config is checked before any cell trains: equal gradient steps at a
+    # small fraction can ask for more epochs than the limit, found only hours in.
+    run_cfgs = [_cell_cfg(cfg, v, f, s, budget) for f, v, s in cells]
     results, seen = [], {}
-    for f, v, s in tqdm(cells, desc=f"compare {variant_set}", disable=not progress):
-        run_cfg = variant_cfg(cfg, v, f, s, budget)
+    for (f, v, s), run_cfg in tqdm(
+        list(zip(cells, run_cfgs, strict=True)),
+        desc=f"compare {variant_set}",
+        disable=not progress,
+    ):
         run_dir = out / "runs" / f"{_tag(v.name)}-{_fraction_tag(f)}-s{s}"
         # Two variants that come to the same run (equal steps at 100% labels is the
         # fixed-epoch run) share it instead of training it twice.

@@ -21,6 +21,7 @@ from ..atomic import save_figure, write_json, write_text
 from ..config import Config, default_config
 from ..errors import ConfigError
 from ..folders import read_json_object
+from ..limits import LIMITS
 from ..network import count_params
 from ..theory.pathways import count_pathways
 from .paper import DEFAULT_FRACTIONS
@@ -89,15 +90,22 @@ def _fraction_tag(f: float) -> str:
     return f"f{whole:03d}" if whole >= 1 else f"f{fraction_percent(f)}"
 
 
+LOWEST_FRACTION = LIMITS["train.label_fraction"][0]
+
+
 def check_fractions(fractions: Sequence[float]) -> None:
-    """Label fractions in (0, 1], no two of them in one run folder (named at whole percent:
-    0.5 twice, or 0.3 and 0.304, would read one run as two cells) or in one column of the
-    table (`aggregate` groups fractions at three decimals: 0.001 and 0.0011)."""
+    """Label fractions in the range of `LIMITS` (down to 0.0001%, the least percentage a
+    run folder and a table column can name in plain digits), no two of them in one run
+    folder (named at whole percent: 0.5 twice, or 0.3 and 0.304, would read one run as two
+    cells) or in one column of the table (`aggregate` groups fractions at three decimals:
+    0.001 and 0.0011)."""
     seen: dict[str, float] = {}
     columns: dict[float, float] = {}
     for f in fractions:
-        if not 0 < f <= 1:
-            raise ConfigError(f"label fractions must lie in (0, 1], got {f}")
+        if not LOWEST_FRACTION <= f <= 1:
+            raise ConfigError(
+                f"label fractions must lie between {LOWEST_FRACTION:g} and 1, got {f:g}"
+            )
         tag = _fraction_tag(f)
         if tag in seen:
             raise ConfigError(

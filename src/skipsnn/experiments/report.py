@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..atomic import write_text
 from ..errors import SkipSNNError
-from ..folders import check_run_folder, read_json_object
+from ..folders import check_run_folder, read_json_object, read_result_text
 
 SUMMARY_KEYS = (
     "test_accuracy",
@@ -43,7 +43,7 @@ def _mapping(v) -> dict:
 
 def _table(path: Path) -> str:
     try:
-        return path.read_text().strip()
+        return read_result_text(path).strip()
     except UnicodeDecodeError as e:
         raise SkipSNNError(f"{path} is not UTF-8 text (byte {e.start} is not valid)") from None
 

@@ -102,6 +102,8 @@ def load_checkpoint(path: Path, required: tuple[str, ...] = ("config", "history"
     file cannot run code; an empty, truncated, damaged or foreign file, or one that lacks
     the ``required`` keys, raises `ConfigError` with one sentence.
     """
+    if path.exists() and not path.is_file():  # a pipe blocks torch.load, /dev/zero never ends
+        raise ConfigError(f"{path} is not a readable checkpoint (not a regular file)")
     if path.is_file() and not zipfile.is_zipfile(path):
         # torch.save writes a zip archive; anything else (text, a plain pickle, a truncated
         # copy) would fail below with an opaque reason such as a bare "101".
