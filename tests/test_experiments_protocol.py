@@ -280,3 +280,13 @@ def test_compare_checks_every_cell_config_before_training_any(tmp_path, monkeypa
     with pytest.raises(ConfigError, match=r"equal gradient steps at label fraction 5e-05: train"):
         cmp.compare(cfg, tmp_path, "labels", **kw)
     assert fake.calls == [] and not (tmp_path / "runs").exists()
+
+
+def test_fractions_that_share_a_folder_are_named_as_given():
+    # ":g" printed 0.5000001 as 0.5: "fractions 0.5 and 0.5 are the same" told the user
+    # nothing; the message names the two values as they were given.
+    from skipsnn.errors import ConfigError
+    from skipsnn.experiments.protocol import check_fractions
+
+    with pytest.raises(ConfigError, match=r"fractions 0\.5 and 0\.5000001 are the same"):
+        check_fractions([0.5, 0.5000001])

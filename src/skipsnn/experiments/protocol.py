@@ -109,14 +109,14 @@ def check_fractions(fractions: Sequence[float]) -> None:
         tag = _fraction_tag(f)
         if tag in seen:
             raise ConfigError(
-                f"label fractions {seen[tag]:g} and {f:g} are the same at whole percent, which "
+                f"label fractions {seen[tag]!r} and {f!r} are the same at whole percent, which "
                 "names the run folders; give fractions that differ there"
             )
         seen[tag] = f
         column = round(f, 3)
         if column in columns:
             raise ConfigError(
-                f"label fractions {columns[column]:g} and {f:g} are the same at three decimals, "
+                f"label fractions {columns[column]!r} and {f!r} are the same at three decimals, "
                 "which the tables group them by; give fractions that differ there"
             )
         columns[column] = f
