@@ -131,3 +131,17 @@ def test_zero_bins_and_size_are_not_silently_the_defaults(tmp_path, monkeypatch,
             main(["data", "prepare", "gestures", opt, "0", "--cache-dir", str(tmp_path)])
         assert e.value.code == 2
     assert called == []
+
+
+@pytest.mark.parametrize("kind", ["events", "frames"])
+def test_a_file_where_a_cache_folder_goes_is_named(tmp_path, capsys, kind):
+    # Before, "File exists: <cache>/frames" or, for events, the name of a file inside it.
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / kind).write_text("not a folder")
+    argv = ["data", "prepare", "gestures", "--split", "train", "--n-bins", "4", "--size", "8"]
+    rc = main([*argv, "--cache-dir", str(cache)])
+    err = capsys.readouterr().err
+    assert rc != 0 and "Traceback" not in err
+    assert f"the cache folder {cache / kind} is a file, not a folder" in err
+    assert (cache / kind).read_text() == "not a folder"  # left as it was

@@ -29,9 +29,24 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     return root
 
 
+def cache_folder(cache_dir, kind: str) -> Path:
+    """``<cache>/<kind>`` (``events``, ``frames``), created if needed."""
+    folder = cache_root(cache_dir) / kind
+    try:
+        folder.mkdir(exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # else the error names a file inside it
+        raise DataError(
+            f"the cache folder {folder} is a file, not a folder; move it or choose another "
+            "--cache-dir"
+        ) from None
+    except OSError as e:
+        raise DataError(f"cannot create the cache folder {folder}: {e.strerror}") from None
+    return folder
+
+
 def cache_path(cache_dir, kind: str, name: str, split: str, options: dict[str, Any], ext: str):
     """``<cache>/<kind>/<name>-<split>-<key of options>.<ext>``: one naming for cached files."""
-    return cache_root(cache_dir) / kind / f"{name}-{split}-{options_key(options)}.{ext}"
+    return cache_folder(cache_dir, kind) / f"{name}-{split}-{options_key(options)}.{ext}"
 
 
 def options_key(options: dict[str, Any]) -> str:

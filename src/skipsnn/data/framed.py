@@ -18,7 +18,7 @@ import torch
 
 from ..errors import DataError
 from .binning import frame_geometry
-from .cache import cache_root, options_key
+from .cache import cache_folder, options_key
 from .parallel import FrameSpec, default_workers, frame_into
 from .store import DamagedCache, FrameArray, StoreWriter, read_store, remove_store
 
@@ -128,7 +128,7 @@ def _chunks(n: int, chunk: int) -> list[np.ndarray]:
 
 def frames_folder(cache_dir, name: str, split: str, options: dict[str, Any]) -> Path:
     """``<cache>/frames/<name>-<split>-<key of options>``: one framed split's folder."""
-    return cache_root(cache_dir) / "frames" / f"{name}-{split}-{options_key(options)}"
+    return cache_folder(cache_dir, "frames") / f"{name}-{split}-{options_key(options)}"
 
 
 def open_cached(path: Path, check_crc: bool = True) -> FramedDataset | None:
