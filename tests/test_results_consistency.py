@@ -505,3 +505,56 @@ def test_data_readout_at_400_and_50_is_quoted_as_computed():
     assert f"{l5:.1f} ± {hl5:.1f} points over the last-state GRU" in flat
     quoted = ", ".join(f"{vs_mmnd[n][0]:.1f} ± {vs_mmnd[n][1]:.1f}" for n in (50, 200, 400))
     assert f"{quoted} and {vs_mmnd[800][0]:.1f} ± {vs_mmnd[800][1]:.1f} points" in training
+
+
+def test_pathway_ablation_with_20_seeds_is_quoted_as_computed():
+    """The declared analysis of pathways_rhythms_20: three paired differences to the full
+    network widened for three comparisons, the 2x2 factorial, seed 0 left out, and
+    seeds 0-4 against the 5-seed table."""
+    flat = " ".join(README.split())
+    _, runs = _runs_by_variant("pathways_rhythms_20")
+    _, five = _runs_by_variant("pathways_rhythms")
+    full, *rest = runs
+    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
+    assert all([r["seed"] for r in runs[v]] == list(range(20)) for v in runs)
+
+    def ci(d, level=0.95):
+        return d.mean(), stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+
+    widened = [ci(acc[v] - acc[full], 1 - 0.05 / 3) for v in rest]
+    assert all(m + h > 0 for m, h in widened)  # none below 0: neither effect is stated
+    (a, ha), (b, hb), (c, hc) = widened
+    assert f"removing the skip is {a:.1f} ± {ha:.1f}" in flat
+    assert f"removing the second dynamic {b:.1f} ± {hb:.1f}" in flat
+    assert f"removing both {c:.1f} ± {hc:.1f} (unwidened" in flat
+    both = acc[rest[2]] - acc[full]
+    m5, h5 = ci(both[:5])
+    m20, h20 = ci(both)
+    assert m5 + h5 < 0 < m20 + h20  # resolved on seeds 0-4 only
+    assert f"this run gives {m5:.1f} ± {h5:.1f} points for removing both" in flat
+    assert f"over seeds 0-19 it is {m20:.1f} ± {h20:.1f}" in flat
+    assert f"over seeds 0-19 removing both costs {-m20:.1f} ± {h20:.1f} points" in flat
+    skip = ((acc[full] - acc[rest[0]]) + (acc[rest[1]] - acc[rest[2]])) / 2
+    dyn = ((acc[full] - acc[rest[1]]) + (acc[rest[0]] - acc[rest[2]])) / 2
+    inter = (acc[full] - acc[rest[0]]) - (acc[rest[1]] - acc[rest[2]])
+    quoted = [f"{m:.1f} ± {h:.1f}" for m, h in (ci(skip), ci(dyn), ci(inter))]
+    assert f"the skip's main effect {quoted[0]} points, the second dynamic's {quoted[1]}" in flat
+    assert f"their interaction {quoted[2]}" in flat
+    for v, old_value in zip(rest, (-0.3, -0.7, -3.1), strict=True):
+        m, h = ci((acc[v] - acc[full])[1:], 1 - 0.05 / 3)
+        assert f"{old_value:.1f} becomes {m:.1f} ± {h:.1f}" in flat
+    # Seeds 0-4: the networks without the skip rerun to the last bit, those with it do not.
+    for v in runs:
+        same = [
+            x["test_accuracy"] == y["test_accuracy"]
+            for x, y in zip(five[v], runs[v][:5], strict=True)
+        ]
+        assert all(same) if "no skip" in v else not any(same)
+    moved = {
+        v: max(
+            abs(x["test_accuracy"] - y["test_accuracy"]) * 100
+            for x, y in zip(five[v], runs[v][:5], strict=True)
+        )
+        for v in (full, rest[1])
+    }
+    assert f"up to {moved[full]:.1f} points (heterogeneous) and {moved[rest[1]]:.1f}" in flat
