@@ -93,6 +93,8 @@ def test_alias_bomb_is_refused_at_once(tmp_path, capsys):
         (b"# only a comment\n\n", "is empty"),
         (b"dataset:\n  train_per_class: 0\n", "dataset.train_per_class must be >= 1"),
         (b"dataset: {name: digits, train_per_class: 5}\n", "train_per_class applies to"),
+        (b"dataset: {root: ''}\n", "dataset.root is empty"),  # read the current folder
+        (b"dataset: {root: '  '}\n", "dataset.root is empty"),
     ],
 )
 def test_bad_configs_are_one_sentence(tmp_path, capsys, content, message):

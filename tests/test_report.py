@@ -126,6 +126,8 @@ def _sparse_file(path):
         ("t.md", _link_to_dev_zero, "t.md is not a regular file"),  # read until MemoryError
         ("metrics.json", _link_to_dev_zero, "metrics.json is not a regular file"),
         ("t.md", os.mkdir, "t.md is not a regular file"),
+        ("a.png", os.mkdir, "a.png is not a regular file"),  # was linked as a plot
+        ("a.png", _fifo, "a.png is not a regular file"),
         ("metrics.json", _sparse_file, "bytes, more than a run writes"),
     ],
 )

@@ -282,6 +282,8 @@ class Config:
         check_dataset_name(ds.name, ConfigError)  # a registry name, or tonic:NAME
         _positive_or_none("dataset.n_bins", ds.n_bins)
         _positive_or_none("dataset.size", ds.size)
+        if ds.root is not None and not str(ds.root).strip():  # "" would read the current folder
+            raise ConfigError("dataset.root is empty; give the dataset's folder or leave it unset")
         if ds.train_per_class is not None:
             _positive_or_none("dataset.train_per_class", ds.train_per_class)
             check_train_per_class(ds.name, ConfigError)

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from ..atomic import write_text
-from ..errors import SkipSNNError
+from ..errors import ConfigError, SkipSNNError
 from ..folders import check_run_folder, read_json_object, read_result_text
 
 SUMMARY_KEYS = (
@@ -66,6 +66,9 @@ def describe_run(run_dir: Path) -> dict:
             metrics.update(read_json_object(f))
     tables = sorted(p for p in run_dir.glob("*.md") if p.name != "report.md")
     plots = sorted(run_dir.glob("*.png"), key=_plot_rank)
+    for p in plots:  # linked, not read: a folder or pipe would be linked as a plot
+        if not p.is_file():
+            raise ConfigError(f"{p} is not a regular file")
     if not (metrics or tables or plots):
         raise SkipSNNError(
             f"{run_dir} holds no skipsnn results (no metrics.json, best.json, tables or plots)"
