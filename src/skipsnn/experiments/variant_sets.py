@@ -26,6 +26,19 @@ class Variant(NamedTuple):
 _RANDOM_KERNELS = {"stdp": {"a_plus": 0.0, "a_minus": 0.0}}
 
 
+def _gru_mean_readout_at(sizes: tuple[int, ...]) -> tuple[Variant, ...]:
+    """The conv-GRU reading its hidden state averaged over time, at these training sizes."""
+    return tuple(
+        Variant(
+            f"conv-GRU, readout averaged over time, {n} per class",
+            "gru",
+            {"dataset": {"train_per_class": n}},
+            {"gru": {"readout": "mean"}},
+        )
+        for n in sizes
+    )
+
+
 def _layers(channels: tuple[int, ...], stride: int) -> dict:
     """Overrides replacing the network's layers by 3x3 convolutions of these widths."""
     return {
@@ -81,25 +94,9 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
     ),
     # The GRU with the readout over time at two of the `data` sizes (paired with that
     # set's runs across folders: same seeds, splits and test set).
-    "data-readout": tuple(
-        Variant(
-            f"conv-GRU, readout averaged over time, {n} per class",
-            "gru",
-            {"dataset": {"train_per_class": n}},
-            {"gru": {"readout": "mean"}},
-        )
-        for n in (800, 200)
-    ),
+    "data-readout": _gru_mean_readout_at((800, 200)),
     # The same GRU at the two `data` sizes data-readout left out (fourteenth session).
-    "data-readout-more": tuple(
-        Variant(
-            f"conv-GRU, readout averaged over time, {n} per class",
-            "gru",
-            {"dataset": {"train_per_class": n}},
-            {"gru": {"readout": "mean"}},
-        )
-        for n in (400, 50)
-    ),
+    "data-readout-more": _gru_mean_readout_at((400, 50)),
     # The one GRU setting that mattered on rhythms (its readout), for the larger datasets;
     # the names are gru-tuned's, so the cells are the same runs.
     "gru-readout": (
