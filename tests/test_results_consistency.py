@@ -507,6 +507,23 @@ def test_data_readout_at_400_and_50_is_quoted_as_computed():
     assert f"{quoted} and {vs_mmnd[800][0]:.1f} ± {vs_mmnd[800][1]:.1f} points" in training
 
 
+def _ci(d: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Mean and t half-width at this level."""
+    return d.mean(), stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+
+
+def _pathway_effects(runs: dict) -> tuple[dict, list, list]:
+    """Per-variant accuracies (points), the three differences to the full network widened
+    for three comparisons, and the factorial's skip, dynamic and interaction intervals."""
+    full, *rest = runs
+    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
+    widened = [_ci(acc[v] - acc[full], 1 - 0.05 / 3) for v in rest]
+    skip = ((acc[full] - acc[rest[0]]) + (acc[rest[1]] - acc[rest[2]])) / 2
+    dyn = ((acc[full] - acc[rest[1]]) + (acc[rest[0]] - acc[rest[2]])) / 2
+    inter = (acc[full] - acc[rest[0]]) - (acc[rest[1]] - acc[rest[2]])
+    return acc, widened, [_ci(d) for d in (skip, dyn, inter)]
+
+
 def test_pathway_ablation_with_20_seeds_is_quoted_as_computed():
     """The declared analysis of pathways_rhythms_20: three paired differences to the full
     network widened for three comparisons, the 2x2 factorial, seed 0 left out, and
@@ -515,13 +532,9 @@ def test_pathway_ablation_with_20_seeds_is_quoted_as_computed():
     _, runs = _runs_by_variant("pathways_rhythms_20")
     _, five = _runs_by_variant("pathways_rhythms")
     full, *rest = runs
-    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
     assert all([r["seed"] for r in runs[v]] == list(range(20)) for v in runs)
-
-    def ci(d, level=0.95):
-        return d.mean(), stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-
-    widened = [ci(acc[v] - acc[full], 1 - 0.05 / 3) for v in rest]
+    acc, widened, factorial = _pathway_effects(runs)
+    ci = _ci
     assert all(m + h > 0 for m, h in widened)  # none below 0: neither effect is stated
     (a, ha), (b, hb), (c, hc) = widened
     assert f"removing the skip is {a:.1f} ± {ha:.1f}" in flat
@@ -534,10 +547,7 @@ def test_pathway_ablation_with_20_seeds_is_quoted_as_computed():
     assert f"this run gives {m5:.1f} ± {h5:.1f} points for removing both" in flat
     assert f"over seeds 0-19 it is {m20:.1f} ± {h20:.1f}" in flat
     assert f"over seeds 0-19 removing both costs {-m20:.1f} ± {h20:.1f} points" in flat
-    skip = ((acc[full] - acc[rest[0]]) + (acc[rest[1]] - acc[rest[2]])) / 2
-    dyn = ((acc[full] - acc[rest[1]]) + (acc[rest[0]] - acc[rest[2]])) / 2
-    inter = (acc[full] - acc[rest[0]]) - (acc[rest[1]] - acc[rest[2]])
-    quoted = [f"{m:.1f} ± {h:.1f}" for m, h in (ci(skip), ci(dyn), ci(inter))]
+    quoted = [f"{m:.1f} ± {h:.1f}" for m, h in factorial]
     assert f"the skip's main effect {quoted[0]} points, the second dynamic's {quoted[1]}" in flat
     assert f"their interaction {quoted[2]}" in flat
     for v, old_value in zip(rest, (-0.3, -0.7, -3.1), strict=True):
@@ -558,3 +568,27 @@ def test_pathway_ablation_with_20_seeds_is_quoted_as_computed():
         for v in (full, rest[1])
     }
     assert f"up to {moved[full]:.1f} points (heterogeneous) and {moved[rest[1]]:.1f}" in flat
+
+
+def test_pathway_ablation_at_400_per_class_is_quoted_as_computed():
+    flat = " ".join(README.split())
+    _, runs = _runs_by_variant("pathways_rhythms_400")
+    _, data = _runs_by_variant("data_rhythms")
+    full, *_ = runs
+    assert all([r["seed"] for r in runs[v]] == list(range(10)) for v in runs)
+    acc, widened, factorial = _pathway_effects(runs)
+    assert all(m + h > 0 for m, h in widened)  # none below 0: no effect is stated
+    (a, ha), (b, hb), (c, hc) = widened
+    assert f"removing the skip is {a:.1f} ± {ha:.1f} points, removing the second" in flat
+    assert f"dynamic {b:.1f} ± {hb:.1f}, removing both {c:.1f} ± {hc:.1f}; not even" in flat
+    ahead = [int(np.sum(acc[v] < acc[full])) for v in list(runs)[1:]]
+    assert f"ahead on {ahead[0]}, {ahead[1]} and {ahead[2]} of the 10 seeds" in flat
+    quoted = [f"{m:.1f} ± {h:.1f}" for m, h in factorial]
+    assert f"the skip's main effect {quoted[0]} points, the second dynamic's {quoted[1]}, " in flat
+    assert f"their interaction {quoted[2]}. Last-epoch" in flat
+    # The full network's seeds 0-4 are data_rhythms' 400-per-class cells, bit for bit.
+    for x, y in zip(data["400 per class"], runs[full][:5], strict=True):
+        assert (x["test_accuracy"], x["train_accuracy"]) == (
+            y["test_accuracy"],
+            y["train_accuracy"],
+        )
