@@ -94,6 +94,8 @@ def test_alias_bomb_is_refused_at_once(tmp_path, capsys):
         (b"dataset:\n  train_per_class: 0\n", "dataset.train_per_class must be >= 1"),
         (b"dataset: {name: digits, train_per_class: 5}\n", "train_per_class applies to"),
         (b"dataset: {root: ''}\n", "dataset.root is empty"),  # read the current folder
+        (b"train:\n  epochs: 1:30\n", "has 1:30 at line 2, which YAML reads as a base-60"),
+        (b"train:\n  lr: 1:30.5\n", "has 1:30.5 at line 2, which YAML reads as a base-60"),
         (b"dataset: {root: '  '}\n", "dataset.root is empty"),
     ],
 )

@@ -231,7 +231,20 @@ class _BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def _no_base_60(self, node) -> None:
+        # YAML 1.1 reads 1:30 as the base-60 number 90: never what a config means.
+        if ":" in str(node.value):
+            raise _Refused(
+                f"has {node.value} at line {node.start_mark.line + 1}, which YAML reads as a "
+                "base-60 number; quote it, or write the number"
+            )
+
+    def construct_yaml_float(self, node):
+        self._no_base_60(node)
+        return super().construct_yaml_float(node)
+
     def construct_yaml_int(self, node):
+        self._no_base_60(node)
         digits = sum(ch.isalnum() for ch in str(node.value))
         if digits > MAX_INT_DIGITS:
             raise _Refused(
@@ -256,6 +269,7 @@ class _BoundedLoader(yaml.SafeLoader):
 
 
 _BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+_BoundedLoader.add_constructor("tag:yaml.org,2002:float", _BoundedLoader.construct_yaml_float)
 
 
 def parse_yaml(text: str, where: str = "the config") -> Any:
