@@ -512,9 +512,10 @@ def _ci(d: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     return d.mean(), stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
 
 
-def _pathway_effects(runs: dict) -> tuple[dict, list, list]:
+def _pathway_effects(runs: dict, seeds: int) -> tuple[dict, list, list]:
     """Per-variant accuracies (points), the three differences to the full network widened
     for three comparisons, and the factorial's skip, dynamic and interaction intervals."""
+    assert all([r["seed"] for r in runs[v]] == list(range(seeds)) for v in runs)
     full, *rest = runs
     acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
     widened = [_ci(acc[v] - acc[full], 1 - 0.05 / 3) for v in rest]
@@ -532,8 +533,7 @@ def test_pathway_ablation_with_20_seeds_is_quoted_as_computed():
     _, runs = _runs_by_variant("pathways_rhythms_20")
     _, five = _runs_by_variant("pathways_rhythms")
     full, *rest = runs
-    assert all([r["seed"] for r in runs[v]] == list(range(20)) for v in runs)
-    acc, widened, factorial = _pathway_effects(runs)
+    acc, widened, factorial = _pathway_effects(runs, 20)
     ci = _ci
     assert all(m + h > 0 for m, h in widened)  # none below 0: neither effect is stated
     (a, ha), (b, hb), (c, hc) = widened
@@ -575,8 +575,7 @@ def test_pathway_ablation_at_400_per_class_is_quoted_as_computed():
     _, runs = _runs_by_variant("pathways_rhythms_400")
     _, data = _runs_by_variant("data_rhythms")
     full, *_ = runs
-    assert all([r["seed"] for r in runs[v]] == list(range(10)) for v in runs)
-    acc, widened, factorial = _pathway_effects(runs)
+    acc, widened, factorial = _pathway_effects(runs, 10)
     assert all(m + h > 0 for m, h in widened)  # none below 0: no effect is stated
     (a, ha), (b, hb), (c, hc) = widened
     assert f"removing the skip is {a:.1f} ± {ha:.1f} points, removing the second" in flat
