@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..atomic import jsonable
+from ..errors import shown
 from ..limits import LIMITS
 
 
@@ -25,10 +26,6 @@ def add_json_flag(parser) -> None:
 SEED_MAX = 2**32 - 1  # seeds are 32-bit everywhere (numpy, torch, the configs)
 
 
-def _shown(text: str) -> str:
-    return repr(text if len(text) <= 40 else text[:30] + "...")
-
-
 def int_in(lo: int | None, hi: int) -> Callable[[str], int]:
     """An argparse ``type``: a whole number in ``[lo, hi]`` (``lo = None``: at most ``hi``,
     the lower bound then checked by the command), else a usage error (exit 2)."""
@@ -37,9 +34,7 @@ def int_in(lo: int | None, hi: int) -> Callable[[str], int]:
         try:
             v = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"must be a whole number, got {_shown(text)}"
-            ) from None
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {shown(text)}") from None
         if lo is None and v > hi:
             raise argparse.ArgumentTypeError(f"must be at most {hi}, got {v}")
         if lo is not None and not lo <= v <= hi:
@@ -54,11 +49,11 @@ def fraction(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {_shown(text)}") from None
+        raise argparse.ArgumentTypeError(f"must be a number, got {shown(text)}") from None
     lowest = LIMITS["train.label_fraction"][0]
     if not (math.isfinite(v) and lowest <= v <= 1):
         raise argparse.ArgumentTypeError(
-            f"must be a number from {lowest:g} to 1, got {_shown(text)}"
+            f"must be a number from {lowest:g} to 1, got {shown(text)}"
         )
     return v
 
@@ -73,10 +68,10 @@ def float_in(lo: float, hi: float) -> Callable[[str], float]:
         try:
             v = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a number, got {_shown(text)}") from None
+            raise argparse.ArgumentTypeError(f"must be a number, got {shown(text)}") from None
         if not (math.isfinite(v) and lo <= v <= hi):
             raise argparse.ArgumentTypeError(
-                f"must be a number between {lo:g} and {hi:g}, got {_shown(text)}"
+                f"must be a number between {lo:g} and {hi:g}, got {shown(text)}"
             )
         return v
 

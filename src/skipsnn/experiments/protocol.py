@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from ..atomic import save_figure, write_json, write_text
 from ..config import Config, default_config
-from ..errors import ConfigError
+from ..errors import ConfigError, shown
 from ..folders import read_json_object
 from ..limits import LIMITS
 from ..network import count_params
@@ -58,14 +58,9 @@ def read_finished(
         v = r.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
             raise ConfigError(
-                f"{path} holds {key} = {_shown(v)}, not a number; delete it to run the cell again"
+                f"{path} holds {key} = {shown(v)}, not a number; delete it to run the cell again"
             )
     return r
-
-
-def _shown(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 40 else text[:30] + "..."
 
 
 def _run_cell(
