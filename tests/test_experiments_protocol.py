@@ -290,3 +290,38 @@ def test_fractions_that_share_a_folder_are_named_as_given():
 
     with pytest.raises(ConfigError, match=r"fractions 0\.5 and 0\.5000001 are the same"):
         check_fractions([0.5, 0.5000001])
+
+
+def test_compare_runs_the_seeds_from_first_seed(tmp_path):
+    # An independent replication trains fresh seeds (10-11 here), not 0..n-1 again; the
+    # seed reaches each run's config (the fake's accuracy carries 0.01 x seed).
+    from skipsnn.errors import ConfigError
+    from skipsnn.experiments.compare import compare
+
+    fake, cfg = FakeTrainer(), default_config("gestures")
+    kw = dict(progress=False, train_fn=fake, data=_data())
+    r = compare(cfg, tmp_path, "threads-bptt", seeds=2, first_seed=10, **kw)
+    assert sorted({x["seed"] for x in r["results"]}) == [10, 11]
+    assert sorted({p.name.rsplit("-", 1)[1] for p in (tmp_path / "runs").iterdir()}) == [
+        "s10",
+        "s11",
+    ]
+    assert sorted({x["test_accuracy"] for x in r["results"]}) == pytest.approx([1.0, 1.01])
+    with pytest.raises(ConfigError, match="--first-seed must be at least 0, got -1"):
+        compare(cfg, tmp_path / "x", "threads-bptt", seeds=1, first_seed=-1, **kw)
+
+
+def test_reproduce_compare_takes_first_seed_from_the_command_line(tmp_path, monkeypatch):
+    import skipsnn.experiments.compare as cmp
+    from skipsnn.cli import main
+
+    seen = {}
+
+    def fake_compare(cfg, out, variant_set, **kw):
+        seen.update(kw, variant_set=variant_set)
+        return {"table": "", "rows": []}
+
+    monkeypatch.setattr(cmp, "compare", fake_compare)
+    args = ["reproduce", "compare", "pathways", "--seeds", "15", "--first-seed", "10"]
+    assert main([*args, "--dataset", "rhythms", "--out", str(tmp_path / "o")]) == 0
+    assert (seen["seeds"], seen["first_seed"], seen["variant_set"]) == (15, 10, "pathways")

@@ -51,6 +51,16 @@ def _common(p, epochs: bool = True, seeds: int = 3) -> None:
     add_json_flag(p)
 
 
+def _first_seed(p) -> None:
+    p.add_argument(
+        "--first-seed",
+        type=int_in(0, 2**31 - 1),
+        default=0,
+        help="seeds run from here (0): split one comparison's seeds across processes, "
+        "or run fresh seeds as an independent replication",
+    )
+
+
 def _train_options(args) -> dict:
     """The train: section every run of the experiment shares: device flags and threads."""
     opts = device_options(args)
@@ -106,6 +116,7 @@ def register(sub) -> None:
         "(mean ± 95% CI, paired differences to the first variant) and results.json.",
     )
     _common(c, seeds=5)
+    _first_seed(c)
     c.add_argument(
         "variant_set",
         choices=(
@@ -148,12 +159,7 @@ def _register_search(s) -> None:
         "may hold a search: section (docs/search.md).",
     )
     _common(q, epochs=False, seeds=5)
-    q.add_argument(
-        "--first-seed",
-        type=int_in(0, 2**31 - 1),
-        default=0,
-        help="seeds run from here (0): split one comparison's seeds across processes",
-    )
+    _first_seed(q)
     q.add_argument("--budget-v", type=int_in(1, 1000), default=8, help="trials of phase V (8)")
     q.add_argument("--budget-w", type=int_in(1, 1000), default=8, help="trials of phase W (8)")
     q.add_argument("--trial-epochs", type=epochs, default=20, help="epochs per trial (20)")
@@ -212,6 +218,7 @@ def run_compare(args) -> int:
         args.variant_set,
         fractions=args.fractions,
         seeds=args.seeds,
+        first_seed=args.first_seed,
         progress=not args.no_progress,
     )
     return emit({"compare": str(args.out / "compare.md"), "rows": r["rows"]}, args.json, r["table"])

@@ -1,7 +1,7 @@
 r"""Paired comparisons over seeds: every variant trained on the same seeds, mean and 95% CI.
 
 `compare` runs a named set of variants (`VARIANT_SETS`) over label fractions and
-training seeds ``0..n-1``. Every variant of a seed shares the seed's splits (validation
+training seeds ``first_seed .. first_seed + n - 1`` (``0..n-1`` by default). Every variant of a seed shares the seed's splits (validation
 set, labelled subset) and the test set, so differences are paired: for each variant the
 table gives the mean test accuracy with a 95% confidence interval over seeds (Student t)
 and the mean paired difference against the set's first variant (the reference), also
@@ -110,6 +110,7 @@ def compare(
     *,
     fractions: Sequence[float] = (1.0,),
     seeds: int = 5,
+    first_seed: int = 0,
     progress: bool = True,
     train_fn=_default_train,
     data: Any = None,
@@ -119,6 +120,8 @@ def compare(
         raise ConfigError(f"unknown variant set {variant_set!r}; choose {', '.join(VARIANT_SETS)}")
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    if first_seed < 0:
+        raise ConfigError(f"--first-seed must be at least 0, got {first_seed}")
     check_fractions(fractions)
     variants = VARIANT_SETS[variant_set]
     data = _load_data(cfg, progress) if data is None else data
@@ -131,7 +134,12 @@ def compare(
         k = len(train_set.classes)
         pcs = [variant_config(cfg, v) for v in PATHWAY_VARIANTS]
         budget = (max(count_params(c, shape, k) for c in pcs), shape, k)
-    cells = [(f, v, s) for f in fractions for v in variants for s in range(seeds)]
+    cells = [
+        (f, v, s)
+        for f in fractions
+        for v in variants
+        for s in range(first_seed, first_seed + seeds)
+    ]
     # Every cell's config is checked before any cell trains: equal gradient steps at a
     # small fraction can ask for more epochs than the limit, found only hours in.
     run_cfgs = [_cell_cfg(cfg, v, f, s, budget) for f, v, s in cells]
