@@ -97,10 +97,22 @@ def test_alias_bomb_is_refused_at_once(tmp_path, capsys):
         (b"train:\n  epochs: 1:30\n", "has 1:30 at line 2, which YAML reads as a base-60"),
         (b"train:\n  lr: 1:30.5\n", "has 1:30.5 at line 2, which YAML reads as a base-60"),
         (b"dataset: {root: '  '}\n", "dataset.root is empty"),
+        (b"train:\n  epochs: 010\n", "has 010 at line 2, which YAML reads as the octal number 8"),
+        (
+            b"train: {seed: -0_17}\n",
+            "has -0_17 at line 1, which YAML reads as the octal number -15",
+        ),
     ],
 )
 def test_bad_configs_are_one_sentence(tmp_path, capsys, content, message):
     assert message in _train(tmp_path, capsys, content)
+
+
+@pytest.mark.parametrize(
+    "text, value", [("0", 0), ("-0", 0), ("10", 10), ("0x10", 16), ("1_0", 10)]
+)
+def test_integers_without_a_leading_zero_read_as_written(text, value):
+    assert parse_yaml(f"train: {{epochs: {text}}}") == {"train": {"epochs": value}}
 
 
 def test_large_and_unreadable_config_files(tmp_path, capsys):

@@ -245,6 +245,14 @@ class _BoundedLoader(yaml.SafeLoader):
 
     def construct_yaml_int(self, node):
         self._no_base_60(node)
+        text = str(node.value).lstrip("+-").replace("_", "")
+        if len(text) > 1 and text[0] == "0" and text.isdigit():
+            # YAML 1.1 reads epochs: 010 as the octal number 8, not the 10 it looks like.
+            raise _Refused(
+                f"has {node.value} at line {node.start_mark.line + 1}, which YAML reads as "
+                f"the octal number {super().construct_yaml_int(node)}; write it without "
+                "the leading 0"
+            )
         digits = sum(ch.isalnum() for ch in str(node.value))
         if digits > MAX_INT_DIGITS:
             raise _Refused(
