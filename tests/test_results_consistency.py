@@ -512,10 +512,10 @@ def _ci(d: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     return d.mean(), stats.t.ppf(0.5 + level / 2, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
 
 
-def _pathway_effects(runs: dict, seeds: int) -> tuple[dict, list, list]:
+def _pathway_effects(runs: dict, seeds: range) -> tuple[dict, list, list]:
     """Per-variant accuracies (points), the three differences to the full network widened
     for three comparisons, and the factorial's skip, dynamic and interaction intervals."""
-    assert all([r["seed"] for r in runs[v]] == list(range(seeds)) for v in runs)
+    assert all([r["seed"] for r in runs[v]] == list(seeds) for v in runs)
     full, *rest = runs
     acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
     widened = [_ci(acc[v] - acc[full], 1 - 0.05 / 3) for v in rest]
@@ -533,7 +533,7 @@ def test_pathway_ablation_with_20_seeds_is_quoted_as_computed():
     _, runs = _runs_by_variant("pathways_rhythms_20")
     _, five = _runs_by_variant("pathways_rhythms")
     full, *rest = runs
-    acc, widened, factorial = _pathway_effects(runs, 20)
+    acc, widened, factorial = _pathway_effects(runs, range(20))
     ci = _ci
     assert all(m + h > 0 for m, h in widened)  # none below 0: neither effect is stated
     (a, ha), (b, hb), (c, hc) = widened
@@ -575,7 +575,7 @@ def test_pathway_ablation_at_400_per_class_is_quoted_as_computed():
     _, runs = _runs_by_variant("pathways_rhythms_400")
     _, data = _runs_by_variant("data_rhythms")
     full, *_ = runs
-    acc, widened, factorial = _pathway_effects(runs, 10)
+    acc, widened, factorial = _pathway_effects(runs, range(10))
     assert all(m + h > 0 for m, h in widened)  # none below 0: no effect is stated
     (a, ha), (b, hb), (c, hc) = widened
     assert f"removing the skip is {a:.1f} ± {ha:.1f} points, removing the second" in flat
@@ -591,3 +591,42 @@ def test_pathway_ablation_at_400_per_class_is_quoted_as_computed():
             y["test_accuracy"],
             y["train_accuracy"],
         )
+
+
+def test_pathway_replication_on_seeds_10_to_24_is_quoted_as_computed():
+    """The declared replication at 400 per class: seeds 10-24 analysed alone (three
+    widened paired differences, the factorial), then seeds 0-24 pooled, descriptive."""
+    flat = " ".join(README.split())
+    _, runs = _runs_by_variant("pathways_rhythms_400_s10")
+    _, first = _runs_by_variant("pathways_rhythms_400")
+    full, *rest = runs
+    acc, widened, factorial = _pathway_effects(runs, range(10, 25))
+    assert all(m + h > 0 for m, h in widened)  # none below 0: no effect is stated
+    (a, ha), (b, hb), (c, hc) = widened
+    assert f"removing the skip is {a:.1f} ± {ha:.1f} points, removing the second dynamic" in flat
+    assert f"dynamic {b:.1f} ± {hb:.1f}, removing both {c:.1f} ± {hc:.1f}. The full" in flat
+    ahead = [int(np.sum(acc[v] < acc[full])) for v in rest]
+    assert f"ahead on {ahead[0]}, {ahead[1]} and {ahead[2]} of the 15 seeds" in flat
+    sds = [np.std(acc[v] - acc[full], ddof=1) for v in rest]
+    assert f"(SD {min(sds):.1f}-{max(sds):.1f} points against 7.1-9.6)" in flat
+    halves = [h for _, h in widened]
+    assert f"widened half-widths of {min(halves):.1f}-{max(halves):.1f}" in flat
+    quoted = [f"{m:.1f} ± {h:.1f}" for m, h in factorial]
+    assert f"the skip's main effect {quoted[0]} points, the second dynamic's {quoted[1]}, " in flat
+    assert f"their interaction {quoted[2]}. - **Seeds 0-24" in flat
+    # The full network's worst seed, quoted as kept.
+    worst = min(runs[full], key=lambda r: r["test_accuracy"])
+    assert worst["seed"] == 15
+    assert f"ends at {100 * worst['train_accuracy']:.1f}% training accuracy and " in flat
+    assert f"{100 * worst['test_accuracy']:.1f}% test" in flat
+    # Pooled with seeds 0-9, descriptive.
+    pooled = {
+        v: np.concatenate([[100 * r["test_accuracy"] for r in first[v]], acc[v]]) for v in runs
+    }
+    m, h = _ci(pooled[full])
+    assert f"the full network {m:.1f} ± {h:.1f}%; removing the skip" in flat
+    w = [_ci(pooled[v] - pooled[full], 1 - 0.05 / 3) for v in rest]
+    assert f"removing the skip {w[0][0]:.1f} ± {w[0][1]:.1f} points (widened), the second" in flat
+    assert f"dynamic {w[1][0]:.1f} ± {w[1][1]:.1f}, both {w[2][0]:.1f} ± {w[2][1]:.1f}; the" in flat
+    ahead = [int(np.sum(pooled[v] < pooled[full])) for v in rest]
+    assert f"ahead on {ahead[0]}, {ahead[1]} and {ahead[2]} of the 25 seeds" in flat
