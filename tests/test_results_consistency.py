@@ -14,6 +14,7 @@ import pytest
 from scipy import stats
 
 from skipsnn.experiments.compare import compare_markdown
+from skipsnn.experiments.protocol import VARIANTS as PATHWAY_VARIANTS
 from skipsnn.experiments.protocol import ablation_markdown
 from skipsnn.experiments.search_compare import EXPERIMENT as SEARCH_COMPARE
 from skipsnn.experiments.search_compare import search_markdown
@@ -630,3 +631,57 @@ def test_pathway_replication_on_seeds_10_to_24_is_quoted_as_computed():
     assert f"dynamic {w[1][0]:.1f} ± {w[1][1]:.1f}, both {w[2][0]:.1f} ± {w[2][1]:.1f}; the" in flat
     ahead = [int(np.sum(pooled[v] < pooled[full])) for v in rest]
     assert f"ahead on {ahead[0]}, {ahead[1]} and {ahead[2]} of the 25 seeds" in flat
+
+
+def test_kernel_dispatch_probe_is_quoted_as_computed():
+    """The one-step probe and the seed-0 reruns under other kernels, as the README says."""
+    flat = " ".join(README.split())
+    probe = json.loads(
+        (DOCS.parent / "benchmarks/results/kernel_dispatch_2026-12-04.json").read_text()
+    )
+    aten = probe["settings"]["ATEN_CPU_CAPABILITY=default"]
+    onednn = probe["settings"]["ONEDNN_MAX_CPU_ISA=SSE41"]
+    nets = [v.name for v in PATHWAY_VARIANTS]
+    for setting in (aten, onednn):
+        assert not [k for k in setting["differ"] if "spikes" in k]
+        assert all(f"{n}|gradient of convs.0.weight" in setting["differ"] for n in nets)
+        assert all(
+            f"{n}|gradient of adapters.0->2.weight" in setting["differ"]
+            for n in nets
+            if ", skip" in n
+        )
+    first = max(
+        s["differ"][f"{n}|gradient of convs.0.weight"] for s in (aten, onednn) for n in nets
+    )
+
+    def sci(x: float) -> str:  # 1.5e-08 is written 1.5e-8
+        return f"{x:.1e}".replace("e-0", "e-")
+
+    assert f"in every network (by at most {sci(first)})" in flat
+    second = [
+        (s is onednn, n)
+        for s in (aten, onednn)
+        for n in nets
+        if f"{n}|gradient of convs.1.weight" not in s["differ"]
+    ]
+    assert second == [(True, "homogeneous, no skip")]
+    logits = {n: aten["differ"][f"{n}|logits"] for n in nets}
+    no_skip = max(v for n, v in logits.items() if "no skip" in n)
+    skip = max(v for n, v in logits.items() if ", skip" in n)
+    assert f"by at most {sci(no_skip)} without the skip and {sci(skip)} with it" in flat
+    assert not [k for k in onednn["differ"] if "logits" in k]
+    # Seed 0 under each setting against the default kernels' seed 0 (the 20-seed table).
+    _, ref = _runs_by_variant("pathways_rhythms_20")
+    moves = {}
+    for folder in ("pathways_rhythms_onednn_sse41", "pathways_rhythms_aten_default"):
+        _, runs = _runs_by_variant(folder)
+        moves[folder] = [
+            100 * (runs[n][0]["test_accuracy"] - ref[n][0]["test_accuracy"]) for n in ref
+        ]
+        assert all(runs[n][0]["seed"] == ref[n][0]["seed"] == 0 for n in ref)
+    quoted = [
+        ", ".join(f"{m:+.1f}" for m in ms[:3]) + f" and {ms[3]:+.1f}" for ms in moves.values()
+    ]
+    assert f"by {quoted[0]} points without AVX in oneDNN, and by {quoted[1]} points" in flat
+    largest = max(abs(m) for ms in moves.values() for m in ms)
+    assert f"moves a 40-epoch run by up to {largest:.1f} points here" in flat
