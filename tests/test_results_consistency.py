@@ -685,3 +685,47 @@ def test_kernel_dispatch_probe_is_quoted_as_computed():
     assert f"by {quoted[0]} points without AVX in oneDNN, and by {quoted[1]} points" in flat
     largest = max(abs(m) for ms in moves.values() for m in ms)
     assert f"moves a 40-epoch run by up to {largest:.1f} points here" in flat
+
+
+def test_pathway_third_look_on_seeds_0_to_40_is_quoted_as_computed():
+    """The declared third look at 400 per class: seeds 0-40 pooled, the three paired
+    differences widened for three comparisons and three looks (99.44%), only the
+    combined change stated; seeds 25-40 alone and the pooled factorial, descriptive."""
+    flat = " ".join(README.split())
+    _, fresh = _runs_by_variant("pathways_rhythms_400_s25")
+    folders = ("pathways_rhythms_400", "pathways_rhythms_400_s10", "pathways_rhythms_400_s25")
+    parts = [_runs_by_variant(f)[1] for f in folders]
+    full, *rest = fresh
+    acc, widened, _ = _pathway_effects(fresh, range(25, 41))
+    quoted = ", ".join(f"{m:.1f} ± {h:.1f}" for m, h in widened)
+    assert f"(descriptive; widened for three comparisons):** {quoted};" in flat
+    ahead = [int(np.sum(acc[v] < acc[full])) for v in rest]
+    assert f"ahead on {ahead[0]}, {ahead[1]} and {ahead[2]} of the 16 seeds" in flat
+    worst = min(fresh[full], key=lambda r: r["test_accuracy"])
+    assert f"Its worst seed, {worst['seed']}, ends at {100 * worst['train_accuracy']:.1f}%" in flat
+    assert all([r["seed"] for p in parts for r in p[v]] == list(range(41)) for v in fresh)
+    pooled = {
+        v: np.concatenate([[100 * r["test_accuracy"] for r in p[v]] for p in parts]) for v in fresh
+    }
+    m, h = _ci(pooled[full])
+    assert f"the full network {m:.1f} ± {h:.1f}% over 41 seeds" in flat
+    primary = [_ci(pooled[v] - pooled[full], 1 - 0.05 / 9) for v in rest]
+    (a, ha), (b, hb), (c, hc) = primary
+    assert f"the skip {a:.1f} ± {ha:.1f} points, the second dynamic {b:.1f} ± {hb:.1f}, " in flat
+    assert f"both {c:.1f} ± {hc:.1f} (99.44%)" in flat
+    # As declared, an effect is stated only where the interval lies below 0: both only.
+    assert [mm + hh < 0 for mm, hh in primary] == [False, False, True]
+    assert f"-{abs(c):.2f} ± {hc:.2f}, upper end {c + hc:.2f} points" in flat
+    assert f"by {-c:.1f} points (99.44% interval {-(c + hc):.2f} to {-(c - hc):.1f})" in flat
+    ahead = [int(np.sum(pooled[v] < pooled[full])) for v in rest]
+    assert f"ahead on {ahead[0]}, {ahead[1]} and {ahead[2]} of the 41 seeds" in flat
+    # The fragility quoted beside it: leave-one-out flips and the smallest shift.
+    both = pooled[rest[2]] - pooled[full]
+    flips = sum(sum(_ci(np.delete(both, k), 1 - 0.05 / 9)) >= 0 for k in range(41))
+    assert f"leaving out any one of {flips} of the 41 seeds" in flat
+    skip = ((pooled[full] - pooled[rest[0]]) + (pooled[rest[1]] - pooled[rest[2]])) / 2
+    dyn = ((pooled[full] - pooled[rest[1]]) + (pooled[rest[0]] - pooled[rest[2]])) / 2
+    inter = (pooled[full] - pooled[rest[0]]) - (pooled[rest[1]] - pooled[rest[2]])
+    f = [f"{mm:.1f} ± {hh:.1f}" for mm, hh in (_ci(x) for x in (skip, dyn, inter))]
+    assert f"the skip's main effect {f[0]} points, the second dynamic's {f[1]}, " in flat
+    assert f"their interaction {f[2]} (seeds 0-40" in flat
