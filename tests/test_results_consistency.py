@@ -520,10 +520,16 @@ def _pathway_effects(runs: dict, seeds: range) -> tuple[dict, list, list]:
     full, *rest = runs
     acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
     widened = [_ci(acc[v] - acc[full], 1 - 0.05 / 3) for v in rest]
-    skip = ((acc[full] - acc[rest[0]]) + (acc[rest[1]] - acc[rest[2]])) / 2
-    dyn = ((acc[full] - acc[rest[1]]) + (acc[rest[0]] - acc[rest[2]])) / 2
-    inter = (acc[full] - acc[rest[0]]) - (acc[rest[1]] - acc[rest[2]])
-    return acc, widened, [_ci(d) for d in (skip, dyn, inter)]
+    return acc, widened, [_ci(d) for d in _factorial(acc)]
+
+
+def _factorial(acc: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-seed skip and second-dynamic main effects and their interaction, from the four
+    variants in order: full, no skip, one dynamic, neither."""
+    full, no_skip, one_dynamic, neither = (acc[v] for v in acc)
+    skip = ((full - no_skip) + (one_dynamic - neither)) / 2
+    dynamic = ((full - one_dynamic) + (no_skip - neither)) / 2
+    return skip, dynamic, (full - no_skip) - (one_dynamic - neither)
 
 
 def test_pathway_ablation_with_20_seeds_is_quoted_as_computed():
@@ -723,9 +729,6 @@ def test_pathway_third_look_on_seeds_0_to_40_is_quoted_as_computed():
     both = pooled[rest[2]] - pooled[full]
     flips = sum(sum(_ci(np.delete(both, k), 1 - 0.05 / 9)) >= 0 for k in range(41))
     assert f"leaving out any one of {flips} of the 41 seeds" in flat
-    skip = ((pooled[full] - pooled[rest[0]]) + (pooled[rest[1]] - pooled[rest[2]])) / 2
-    dyn = ((pooled[full] - pooled[rest[1]]) + (pooled[rest[0]] - pooled[rest[2]])) / 2
-    inter = (pooled[full] - pooled[rest[0]]) - (pooled[rest[1]] - pooled[rest[2]])
-    f = [f"{mm:.1f} ± {hh:.1f}" for mm, hh in (_ci(x) for x in (skip, dyn, inter))]
+    f = [f"{mm:.1f} ± {hh:.1f}" for mm, hh in (_ci(x) for x in _factorial(pooled))]
     assert f"the skip's main effect {f[0]} points, the second dynamic's {f[1]}, " in flat
     assert f"their interaction {f[2]} (seeds 0-40" in flat
