@@ -325,3 +325,35 @@ def test_reproduce_compare_takes_first_seed_from_the_command_line(tmp_path, monk
     args = ["reproduce", "compare", "pathways", "--seeds", "15", "--first-seed", "10"]
     assert main([*args, "--dataset", "rhythms", "--out", str(tmp_path / "o")]) == 0
     assert (seen["seeds"], seen["first_seed"], seen["variant_set"]) == (15, 10, "pathways")
+
+
+def test_single_dynamic_set_puts_one_dynamic_at_each_extreme_at_the_same_budget(tmp_path):
+    """'single-dynamic': the full network (the same run as the pathway set's), and one
+    dynamic at the base's fastest and at its slowest, each at the pathway set's budget."""
+    from skipsnn.experiments.compare import compare
+
+    cells = {}
+
+    class Recording(FakeTrainer):
+        def __call__(self, cfg, run_dir, data, progress):
+            cells[(run_dir.parent.parent.name, run_dir.name.split("-f")[0])] = cfg.to_dict()
+            return super().__call__(cfg, run_dir, data, progress)
+
+    cfg = default_config("rhythms").with_dynamics([(0.0, 8.0, 8.0), (0.1, 2.0, 3.0)])
+    kw = dict(progress=False, train_fn=Recording(), data=_data(), seeds=1, first_seed=3)
+    single = compare(cfg, tmp_path / "s", "single-dynamic", **kw)
+    compare(cfg, tmp_path / "p", "pathways", **kw)
+    full = cells[("s", "heterogeneous_skip")]
+    assert full == cells[("p", "heterogeneous_skip")]
+    fast = cells[("s", "homogeneous_at_the_fastest_dynamic_skip")]
+    slow = cells[("s", "homogeneous_at_the_slowest_dynamic_skip")]
+    middle = cells[("p", "homogeneous_skip")]
+    assert fast["network"]["dynamics"] == [{"a": 0.1, "tau_m": 2.0, "r_m": 3.0}]
+    assert slow["network"]["dynamics"] == [{"a": 0.0, "tau_m": 8.0, "r_m": 8.0}]
+    assert middle["network"]["dynamics"][0]["tau_m"] == pytest.approx(4.0)
+    for c in (fast, slow):
+        assert c["network"]["n_dynamic"] == 1
+        assert c["network"]["skip"] == full["network"]["skip"]
+        assert c["network"]["layers"] == middle["network"]["layers"]
+        assert c["train"]["seed"] == 3
+    assert len({r["params"] for r in single["results"]}) == 1

@@ -111,7 +111,9 @@ def register(sub) -> None:
         "samples per class of a generated set), 'data-large' (400 per class trained longer or "
         "wider), 'labels' (STDP vs BPTT at fixed epochs and at equal gradient "
         "steps), 'stdp-random' (STDP vs the same network with random kernels, same epochs), "
-        "'pathways' (heterogeneous dynamics x skips at an equal budget), 'threads-bptt' and "
+        "'pathways' (heterogeneous dynamics x skips at an equal budget), 'single-dynamic' (the "
+        "full network beside one dynamic at the fastest and at the slowest of its two, same "
+        "budget), 'threads-bptt' and "
         "'threads-stdp' (the same seeded run at 1 and 2 threads). Writes compare.md "
         "(mean ± 95% CI, paired differences to the first variant) and results.json.",
     )
@@ -136,6 +138,7 @@ def register(sub) -> None:
             "labels",
             "stdp-random",
             "pathways",
+            "single-dynamic",
             "threads-bptt",
             "threads-stdp",
         ),

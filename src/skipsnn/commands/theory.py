@@ -59,14 +59,22 @@ def _g_option(parser):
 
 def _period_option(parser, what="input spike period T"):
     parser.add_argument(
-        "--period", type=POSITIVE, default=DEFAULT_PERIOD, help=f"{what} (default {DEFAULT_PERIOD:g})"
+        "--period",
+        type=POSITIVE,
+        default=DEFAULT_PERIOD,
+        help=f"{what} (default {DEFAULT_PERIOD:g})",
     )
 
 
 def _params(args) -> NeuronParams:
     p = validate_params(NeuronParams(args.a, args.tau_m, args.r_m, args.v_th, args.v_reset))
-    for name, lo, hi in (("tau_m", 1e-6, 1e6), ("r_m", 1e-6, 1e6), ("a", -1e6, 1e6),
-                         ("v_th", -1e6, 1e6), ("v_reset", -1e6, 1e6)):
+    for name, lo, hi in (
+        ("tau_m", 1e-6, 1e6),
+        ("r_m", 1e-6, 1e6),
+        ("a", -1e6, 1e6),
+        ("v_th", -1e6, 1e6),
+        ("v_reset", -1e6, 1e6),
+    ):
         if not lo <= getattr(p, name) <= hi:
             raise ParameterError(
                 f"neuron parameter {name} must be between {lo:g} and {hi:g} here, "
@@ -323,7 +331,9 @@ def register(subparsers) -> None:
     p.set_defaults(handler=_response_rate)
 
     p = sub.add_parser("conductance", help="the interval of G giving a response rate (Lemma 1)")
-    p.add_argument("--gamma", type=int_in(1, 10**6), required=True, help="requested response rate (>= 1)")
+    p.add_argument(
+        "--gamma", type=int_in(1, 10**6), required=True, help="requested response rate (>= 1)"
+    )
     _period_option(p)
     _neuron_options(p)
     add_json_flag(p)
@@ -387,7 +397,9 @@ def register(subparsers) -> None:
     p.add_argument("--t-max", type=POSITIVE, required=True, help="largest period of the grid")
     p.add_argument("--grid", type=int_in(1, 200), default=10, help="points per axis (default 10)")
     p.add_argument("--eps", type=POSITIVE, required=True, help="allowed |measured - t_out|")
-    p.add_argument("--max-layers", type=int_in(1, 64), default=8, help="largest layer budget (default 8)")
+    p.add_argument(
+        "--max-layers", type=int_in(1, 64), default=8, help="largest layer budget (default 8)"
+    )
     p.add_argument("--figure", default=None, help="write the coverage figure (PNG) here")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _search_options(p, samples=600)
@@ -409,4 +421,6 @@ def _search_options(p, samples: int = 2000) -> None:
         default=samples,
         help=f"random chains per no-skip search, spread over the lengths (default {samples})",
     )
-    p.add_argument("--seed", type=seed_int, default=0, help="seed of the no-skip search (default 0)")
+    p.add_argument(
+        "--seed", type=seed_int, default=0, help="seed of the no-skip search (default 0)"
+    )

@@ -58,7 +58,12 @@ def variant_cfg(base: Config, v: Variant, fraction: float, seed: int, budget=Non
     """The config of one cell: the base with the variant's overrides, fraction and seed."""
     cfg = base.replace(**v.overrides) if v.overrides else base
     if "pathway" in v.options:
+        dynamics = cfg.network.dynamics
         cfg = variant_config(cfg, PATHWAY_VARIANTS[v.options["pathway"]])
+        if "single" in v.options:  # one of the base's extremes instead of their middle
+            pick = min if v.options["single"] == "fastest" else max
+            d = pick(dynamics, key=lambda d: d.tau_m)
+            cfg = cfg.with_dynamics([(d.a, d.tau_m, d.r_m)])
         if budget is not None:
             cfg = match_budget(cfg, *budget)
     tr: dict[str, Any] = {"label_fraction": fraction, "seed": seed}
@@ -129,7 +134,7 @@ def compare(
     # A variant that changes the data itself (its training size) gets its own splits.
     loaded = {_data_key(cfg): data}
     budget = None
-    if variant_set == "pathways":
+    if any("pathway" in v.options for v in variants):  # one equal budget
         shape = tuple(int(v) for v in train_set.x.shape[2:])
         k = len(train_set.classes)
         pcs = [variant_config(cfg, v) for v in PATHWAY_VARIANTS]

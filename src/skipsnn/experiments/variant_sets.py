@@ -19,11 +19,15 @@ class Variant(NamedTuple):
     overrides: dict  # config sections merged into the base config (mmnd, gru)
     # raw: grid, windows; mmnd: equal_steps (epochs / label fraction); mmnd, gru:
     # epochs_scale (the base config's epochs times this); gru: gru (keyword arguments of
-    # `baselines.train_conv_gru`: dropout, readout, budget_scale)
+    # `baselines.train_conv_gru`: dropout, readout, budget_scale); mmnd: pathway (an index
+    # of the pathway ablation's variants), single (fastest | slowest: its one dynamic is
+    # the base's fastest or slowest instead of their middle)
     options: dict
 
 
 _RANDOM_KERNELS = {"stdp": {"a_plus": 0.0, "a_minus": 0.0}}
+_FULL = [v.name for v in PATHWAY_VARIANTS].index("heterogeneous, skip")
+_ONE_DYNAMIC = [v.name for v in PATHWAY_VARIANTS].index("homogeneous, skip")
 
 
 def _gru_mean_readout_at(sizes: tuple[int, ...]) -> tuple[Variant, ...]:
@@ -241,4 +245,21 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
     "pathways": tuple(
         Variant(v.name, "mmnd", {}, {"pathway": i}) for i, v in enumerate(PATHWAY_VARIANTS)
     )[::-1],  # the full network (heterogeneous, skip) first: the reference
+    # Is a gain from the second dynamic heterogeneity, or a better single time constant
+    # than the middle one? One dynamic at the base's fastest or slowest, same budget.
+    "single-dynamic": (
+        Variant("heterogeneous, skip", "mmnd", {}, {"pathway": _FULL}),
+        Variant(
+            "homogeneous at the fastest dynamic, skip",
+            "mmnd",
+            {},
+            {"pathway": _ONE_DYNAMIC, "single": "fastest"},
+        ),
+        Variant(
+            "homogeneous at the slowest dynamic, skip",
+            "mmnd",
+            {},
+            {"pathway": _ONE_DYNAMIC, "single": "slowest"},
+        ),
+    ),
 }
