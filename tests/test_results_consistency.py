@@ -766,3 +766,37 @@ def test_pathway_confirmatory_dynamic_on_seeds_41_to_60_is_quoted_as_computed():
         f"{100 * worst['test_accuracy']:.1f}% test (its other seeds: up to {100 * top:.1f}%" in flat
     )
     assert f"confirmed on fresh seeds 41-60 ({m:.1f} ± {h:.1f}" in flat
+
+
+def test_single_dynamic_on_seeds_61_to_80_is_quoted_as_computed():
+    """The declared test of heterogeneity against one dynamic at the fastest and at the
+    slowest of the two: widened for two comparisons; the gain is qualified unless both
+    intervals lie below 0, and a single dynamic beats the mix only above 0."""
+    flat = " ".join(README.split())
+    _, runs = _runs_by_variant("single_dynamic_rhythms_400_s61")
+    full, fast, slow = runs
+    assert all([r["seed"] for r in runs[v]] == list(range(61, 81)) for v in runs)
+    assert len({r["params"] for v in runs for r in runs[v]}) == 1
+    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
+    (a, ha), (b, hb) = (_ci(acc[v] - acc[full], 1 - 0.05 / 2) for v in (fast, slow))
+    # As declared: not both below 0, so qualified; neither above 0, so no single one wins.
+    assert not (a + ha < 0 and b + hb < 0) and a - ha < 0 and b - hb < 0
+    assert "so, as declared, the gain is not told apart from a better single time" in flat
+    assert f"(tau_m 2) is {a:.1f} ± {ha:.1f} points from the full network ({a - ha:.1f} to" in flat
+    assert f"({a - ha:.1f} to {a + ha:.1f}; the full network ahead on " in flat
+    assert f"ahead on {int(np.sum(acc[fast] < acc[full]))} of the 20 seeds)" in flat
+    assert f"(tau_m 8) -{abs(b):.1f} ± {hb:.1f} ({b - hb:.1f} to {b + hb:.1f}; the full" in flat
+    assert f"network ahead on {int(np.sum(acc[slow] < acc[full]))} of 20)" in flat
+    m, h = _ci(acc[fast] - acc[slow])
+    assert f"the fastest single dynamic is {m:.1f} ± {h:.1f} points above the slowest" in flat
+    assert f"(± {_ci(acc[fast])[1]:.1f} against ± {_ci(acc[full])[1]:.1f})" in flat
+    worst = {v: min(runs[v], key=lambda r: r["test_accuracy"]) for v in (full, fast)}
+    assert worst[full]["seed"] == worst[fast]["seed"] == 69
+    quoted = [
+        f"{100 * worst[v]['train_accuracy']:.1f}%{' training accuracy,' if v == full else ','}"
+        f" {100 * worst[v]['test_accuracy']:.1f}%"
+        for v in (full, fast)
+    ]
+    assert f"({quoted[0]} test) and the fastest single dynamic ({quoted[1]})" in flat
+    assert f"does as well as the mix ({a:.1f} ± {ha:.1f} points, widened, seeds 61-80)" in flat
+    assert f"level with the mix ({a:.1f} ± {ha:.1f}, widened)" in flat
