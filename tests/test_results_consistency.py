@@ -797,5 +797,6 @@ def test_single_dynamic_on_seeds_61_to_80_is_quoted_as_computed():
         for v in (full, fast)
     ]
     assert f"({quoted[0]} test) and the fastest single dynamic ({quoted[1]})" in flat
-    assert f"does as well as the mix ({a:.1f} ± {ha:.1f} points, widened, seeds 61-80)" in flat
-    assert f"level with the mix ({a:.1f} ± {ha:.1f}, widened)" in flat
+    assert a > 0  # "its mean is the higher"
+    assert f"its mean is the higher ({a:.1f} ± {ha:.1f} points, widened, seeds 61-80)" in flat
+    assert f"resolved from the mix ({a:.1f} ± {ha:.1f}, widened)" in flat
