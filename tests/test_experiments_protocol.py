@@ -343,6 +343,11 @@ def test_single_dynamic_set_puts_one_dynamic_at_each_extreme_at_the_same_budget(
     kw = dict(progress=False, train_fn=Recording(), data=_data(), seeds=1, first_seed=3)
     single = compare(cfg, tmp_path / "s", "single-dynamic", **kw)
     compare(cfg, tmp_path / "p", "pathways", **kw)
+    compare(cfg, tmp_path / "m", "mix-vs-middle", **kw)
+    # mix-vs-middle is the pathway set's two networks with the skip, the same runs
+    assert {k[1]: c for k, c in cells.items() if k[0] == "m"} == {
+        k[1]: c for k, c in cells.items() if k[0] == "p" and "no_skip" not in k[1]
+    }
     full = cells[("s", "heterogeneous_skip")]
     assert full == cells[("p", "heterogeneous_skip")]
     fast = cells[("s", "homogeneous_at_the_fastest_dynamic_skip")]

@@ -113,7 +113,8 @@ def register(sub) -> None:
         "steps), 'stdp-random' (STDP vs the same network with random kernels, same epochs), "
         "'pathways' (heterogeneous dynamics x skips at an equal budget), 'single-dynamic' (the "
         "full network beside one dynamic at the fastest and at the slowest of its two, same "
-        "budget), 'threads-bptt' and "
+        "budget), 'mix-vs-middle' (the full network beside one dynamic at the middle of its "
+        "two, both with the skip), 'threads-bptt' and "
         "'threads-stdp' (the same seeded run at 1 and 2 threads). Writes compare.md "
         "(mean ± 95% CI, paired differences to the first variant) and results.json.",
     )
@@ -139,6 +140,7 @@ def register(sub) -> None:
             "stdp-random",
             "pathways",
             "single-dynamic",
+            "mix-vs-middle",
             "threads-bptt",
             "threads-stdp",
         ),

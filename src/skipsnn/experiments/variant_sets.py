@@ -245,6 +245,11 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
     "pathways": tuple(
         Variant(v.name, "mmnd", {}, {"pathway": i}) for i, v in enumerate(PATHWAY_VARIANTS)
     )[::-1],  # the full network (heterogeneous, skip) first: the reference
+    # The pathway set's two networks with the skip alone: the mix against its middle.
+    "mix-vs-middle": (
+        Variant("heterogeneous, skip", "mmnd", {}, {"pathway": _FULL}),
+        Variant("homogeneous, skip", "mmnd", {}, {"pathway": _ONE_DYNAMIC}),
+    ),
     # Is a gain from the second dynamic heterogeneity, or a better single time constant
     # than the middle one? One dynamic at the base's fastest or slowest, same budget.
     "single-dynamic": (
