@@ -800,3 +800,46 @@ def test_single_dynamic_on_seeds_61_to_80_is_quoted_as_computed():
     assert a > 0  # "its mean is the higher"
     assert f"its mean is the higher ({a:.1f} ± {ha:.1f} points, widened, seeds 61-80)" in flat
     assert f"resolved from the mix ({a:.1f} ± {ha:.1f}, widened)" in flat
+
+
+def test_mix_around_the_better_single_dynamic_on_seeds_81_to_100_is_quoted_as_computed():
+    """The declared test of a mix of tau_m 1 and 4 against one dynamic at tau_m 2: one 95%
+    interval, the claim stated only above 0; the single dynamics quoted beside it."""
+    flat = " ".join(README.split())
+    _, runs = _runs_by_variant("mix_rhythms_400_s81")
+    mix, one = runs
+    assert all([r["seed"] for r in runs[v]] == list(range(81, 101)) for v in runs)
+    assert len({r["params"] for v in runs for r in runs[v]}) == 1
+    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
+    d = acc[mix] - acc[one]
+    m, h = _ci(d)
+    assert m - h > 0  # as declared, stated only if the interval lies above 0
+    assert f"is {m:.1f} ± {h:.1f} points above one dynamic at tau_m 2 (95% interval " in flat
+    assert f"(95% interval {m - h:.1f} to {m + h:.1f}; SD {np.std(d, ddof=1):.1f} points" in flat
+    assert f"the mix ahead on {int(np.sum(d > 0))} of the 20 seeds)" in flat
+    assert f"1 and 4 against 2: {m:.1f} ± {h:.1f})" in flat
+    assert f"tau_m 2 by {m:.1f} ± {h:.1f} points (seeds 81-100" in flat
+    mm, hm = _ci(acc[mix])
+    mo, ho = _ci(acc[one])
+    assert f"the mix of 1 and 4 reaches {mm:.1f} ± {hm:.1f}%" in flat
+    assert f"tau_m 2 gives {mo:.1f} ± {ho:.1f}% here" in flat
+    tables = ["pathways_rhythms_400", "pathways_rhythms_400_s10", "pathways_rhythms_400_s25"]
+    tables += ["pathways_rhythms_400_s41", "single_dynamic_rhythms_400_s61", "data_rhythms"]
+    means = [
+        r["mean"]
+        for f in tables
+        for r in _runs_by_variant(f)[0]["rows"]
+        if r["variant"] in ("heterogeneous, skip", "400 per class")
+    ]
+    assert len(means) == 6 and mm > max(means)
+    assert f"({min(means):.1f}-{max(means):.1f}% in six tables)" in flat
+    # The single dynamics quoted beside it, from their own folders.
+    _, single = _runs_by_variant("single_dynamic_rhythms_400_s61")
+    _, conf = _runs_by_variant("pathways_rhythms_400_s41")
+    fast, slow = (
+        _ci(np.array([100 * r["test_accuracy"] for r in single[v]])) for v in list(single)[1:]
+    )
+    middle = _ci(np.array([100 * r["test_accuracy"] for r in conf["homogeneous, skip"]]))
+    assert f"(tau_m 8: {slow[0]:.1f} ± {slow[1]:.1f}%, seeds 61-80; 4: " in flat
+    assert f"4: {middle[0]:.1f} ± {middle[1]:.1f}%, seeds 41-60; 2: " in flat
+    assert f"2: {fast[0]:.1f} ± {fast[1]:.1f}% and {mo:.1f} ± {ho:.1f}%," in flat
