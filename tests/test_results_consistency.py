@@ -843,3 +843,42 @@ def test_mix_around_the_better_single_dynamic_on_seeds_81_to_100_is_quoted_as_co
     assert f"(tau_m 8: {slow[0]:.1f} ± {slow[1]:.1f}%, seeds 61-80; 4: " in flat
     assert f"4: {middle[0]:.1f} ± {middle[1]:.1f}%, seeds 41-60; 2: " in flat
     assert f"2: {fast[0]:.1f} ± {fast[1]:.1f}% and {mo:.1f} ± {ho:.1f}%," in flat
+
+
+def test_mix_against_each_of_its_dynamics_on_seeds_81_to_100_is_quoted_as_computed():
+    """The declared test of the tau_m 1-and-4 mix against each of its dynamics alone: two
+    95% intervals (intersection-union, not widened), the claim stated only if both lie
+    below 0; the mix retrained there must equal the earlier run's records exactly."""
+    flat = " ".join(README.split())
+    _, runs = _runs_by_variant("single_dynamic_tau1_4_s81")
+    _, earlier = _runs_by_variant("mix_rhythms_400_s81")
+    mix, fast, slow = runs
+    assert all([r["seed"] for r in runs[v]] == list(range(81, 101)) for v in runs)
+    assert len({r["params"] for v in runs for r in runs[v]}) == 1
+    assert runs[mix] == earlier["heterogeneous, skip"]  # "equal ... exactly"
+    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
+    (a, ha), (b, hb) = (_ci(acc[v] - acc[mix]) for v in (fast, slow))
+    two = np.array([100 * r["test_accuracy"] for r in earlier["homogeneous, skip"]])
+    m2, h2 = _ci(two - acc[mix])
+    assert a + ha < 0 and b + hb < 0 and m2 + h2 < 0  # as declared: stated
+    assert "both intervals lie below 0, so, as declared, the claim is stated." in flat
+    assert f"tau_m 1 is {a:.1f} ± {ha:.1f} points from the mix (95% interval " in flat
+    assert f"(95% interval {a - ha:.1f} to {a + ha:.1f}; the mix ahead on " in flat
+    assert f"ahead on {int(np.sum(acc[fast] < acc[mix]))} of the 20 seeds)" in flat
+    assert f"tau_m 4 {b:.1f} ± {hb:.1f} ({b - hb:.1f} to {b + hb:.1f}; the mix ahead" in flat
+    assert int(np.sum(acc[slow] < acc[mix])) == 20  # "ahead on all 20"
+    assert f"and one at tau_m 2 {m2:.1f} ± {h2:.1f} (above)" in flat
+    assert f"(tau_m 1: by {-a:.1f} ± {ha:.1f} points; tau_m 4: by {-b:.1f} ± {hb:.1f})" in flat
+    assert f"(tau_m 1: {-a:.1f} ± {ha:.1f}; tau_m 4: {-b:.1f} ± {hb:.1f})" in flat
+    (m1, h1), (m4, h4), (mt, ht) = (_ci(x) for x in (acc[fast], acc[slow], two))
+    assert max(m1, m4) < mt  # "peak at tau_m 2"
+    assert f"tau_m 1 {m1:.1f} ± {h1:.1f}%, tau_m 2 {mt:.1f} ± {ht:.1f}% (the previous" in flat
+    assert f"tau_m 4 {m4:.1f} ± {h4:.1f}% (tau_m 2" in flat
+    d21, d24 = _ci(two - acc[fast]), _ci(two - acc[slow])
+    assert f"minus tau_m 1: {d21[0]:.1f} ± {d21[1]:.1f} points;" in flat
+    assert f"tau_m 2 minus tau_m 4: {d24[0]:.1f} ± {d24[1]:.1f})" in flat
+    assert d21[0] - d21[1] > 0 and d24[0] - d24[1] > 0
+    train = [100 * np.mean([r["train_accuracy"] for r in runs[v]]) for v in runs]
+    assert (
+        f"mix {train[0]:.1f}%, tau_m 1 alone {train[1]:.1f}%, tau_m 4 alone {train[2]:.1f}%"
+    ) in flat
