@@ -348,6 +348,12 @@ def test_single_dynamic_set_puts_one_dynamic_at_each_extreme_at_the_same_budget(
     assert {k[1]: c for k, c in cells.items() if k[0] == "m"} == {
         k[1]: c for k, c in cells.items() if k[0] == "p" and "no_skip" not in k[1]
     }
+    compare(cfg, tmp_path / "k", "skip", **kw)
+    # skip is the pathway set's two networks with both dynamics, the same runs
+    assert {k[1]: c for k, c in cells.items() if k[0] == "k"} == {
+        k[1]: c for k, c in cells.items() if k[0] == "p" and k[1].startswith("heterogeneous")
+    }
+    assert len([k for k in cells if k[0] == "k"]) == 2
     full = cells[("s", "heterogeneous_skip")]
     assert full == cells[("p", "heterogeneous_skip")]
     fast = cells[("s", "homogeneous_at_the_fastest_dynamic_skip")]

@@ -114,7 +114,8 @@ def register(sub) -> None:
         "'pathways' (heterogeneous dynamics x skips at an equal budget), 'single-dynamic' (the "
         "full network beside one dynamic at the fastest and at the slowest of its two, same "
         "budget), 'mix-vs-middle' (the full network beside one dynamic at the middle of its "
-        "two, both with the skip), 'threads-bptt' and "
+        "two, both with the skip), 'skip' (the full network beside the same network without "
+        "its skip, same budget), 'threads-bptt' and "
         "'threads-stdp' (the same seeded run at 1 and 2 threads). Writes compare.md "
         "(mean ± 95% CI, paired differences to the first variant) and results.json.",
     )
@@ -141,6 +142,7 @@ def register(sub) -> None:
             "pathways",
             "single-dynamic",
             "mix-vs-middle",
+            "skip",
             "threads-bptt",
             "threads-stdp",
         ),

@@ -28,6 +28,7 @@ class Variant(NamedTuple):
 _RANDOM_KERNELS = {"stdp": {"a_plus": 0.0, "a_minus": 0.0}}
 _FULL = [v.name for v in PATHWAY_VARIANTS].index("heterogeneous, skip")
 _ONE_DYNAMIC = [v.name for v in PATHWAY_VARIANTS].index("homogeneous, skip")
+_NO_SKIP = [v.name for v in PATHWAY_VARIANTS].index("heterogeneous, no skip")
 
 
 def _gru_mean_readout_at(sizes: tuple[int, ...]) -> tuple[Variant, ...]:
@@ -249,6 +250,11 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
     "mix-vs-middle": (
         Variant("heterogeneous, skip", "mmnd", {}, {"pathway": _FULL}),
         Variant("homogeneous, skip", "mmnd", {}, {"pathway": _ONE_DYNAMIC}),
+    ),
+    # The pathway set's two networks with both dynamics: the skip alone, same budget.
+    "skip": (
+        Variant("heterogeneous, skip", "mmnd", {}, {"pathway": _FULL}),
+        Variant("heterogeneous, no skip", "mmnd", {}, {"pathway": _NO_SKIP}),
     ),
     # Is a gain from the second dynamic heterogeneity, or a better single time constant
     # than the middle one? One dynamic at the base's fastest or slowest, same budget.
