@@ -882,3 +882,43 @@ def test_mix_against_each_of_its_dynamics_on_seeds_81_to_100_is_quoted_as_comput
     assert (
         f"mix {train[0]:.1f}%, tau_m 1 alone {train[1]:.1f}%, tau_m 4 alone {train[2]:.1f}%"
     ) in flat
+
+
+def test_skip_alone_in_the_mix_on_seeds_101_to_120_is_quoted_as_computed():
+    """The declared test of the skip in the tau_m 1-and-4 mix: one 95% interval, an effect
+    stated only if it excludes 0; the power shortfall and the post-hoc figures quoted."""
+    flat = " ".join(README.split())
+    _, runs = _runs_by_variant("skip_tau1_4_s101")
+    skip, no_skip = runs
+    assert all([r["seed"] for r in runs[v]] == list(range(101, 121)) for v in runs)
+    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
+    d = acc[no_skip] - acc[skip]
+    m, h = _ci(d)
+    assert m - h < 0 < m + h  # as declared: no effect stated
+    assert "the interval contains 0, so, as declared, no effect is stated." in flat
+    assert f"Removing the skip is {m:.1f} ± {h:.1f} points (95% interval {m - h:.1f} to" in flat
+    assert f"to {m + h:.1f}; the network with the skip ahead on {int(np.sum(d < 0))} of" in flat
+    assert f"without it on {int(np.sum(d > 0))}, one tie)" in flat and np.sum(d == 0) == 1
+    sd = np.std(d, ddof=1)
+    assert f"with an SD of {sd:.1f} points, not the 6 assumed" in flat
+    assert f"the interval is ± {h:.1f} points" in flat
+    assert f"({m:.1f} ± {h:.1f} points, paired SD {sd:.1f}); an interval" in flat
+    assert f"removing it from the mix of 1 and 4 is {m:.1f} ± {h:.1f} points (seeds" in flat
+    n = next(n for n in range(2, 500) if stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n) <= 3)
+    assert f"± 3 points at that spread would take about {n} seeds" in flat
+    worst = int(np.argmin(d))
+    w = {v: runs[v][worst] for v in runs}
+    assert w[skip]["seed"] == 101
+    assert (
+        f"ended at {100 * w[no_skip]['train_accuracy']:.1f}% training accuracy and "
+        f"{100 * w[no_skip]['test_accuracy']:.1f}% test (with the skip: "
+        f"{100 * w[skip]['train_accuracy']:.1f}% and {100 * w[skip]['test_accuracy']:.1f}%), "
+        f"{d[worst]:.1f} points"
+    ) in flat
+    rest = _ci(np.delete(d, worst))
+    assert f"gives {rest[0]:.1f} ± {rest[1]:.1f} points, and the median difference" in flat
+    assert f"is +{np.median(d):.1f}." in flat
+    train = [100 * np.mean([r["train_accuracy"] for r in runs[v]]) for v in runs]
+    assert f"{train[0]:.1f}% with the skip, {train[1]:.1f}% without" in flat
+    mm, hm = _ci(acc[skip])
+    assert f"The mix of tau_m 1 and 4 reaches {mm:.1f} ± {hm:.1f}% on these seeds" in flat
