@@ -26,9 +26,10 @@ class Variant(NamedTuple):
 
 
 _RANDOM_KERNELS = {"stdp": {"a_plus": 0.0, "a_minus": 0.0}}
-_FULL = [v.name for v in PATHWAY_VARIANTS].index("heterogeneous, skip")
-_ONE_DYNAMIC = [v.name for v in PATHWAY_VARIANTS].index("homogeneous, skip")
-_NO_SKIP = [v.name for v in PATHWAY_VARIANTS].index("heterogeneous, no skip")
+_PATHWAY_NAMES = [v.name for v in PATHWAY_VARIANTS]
+_FULL = _PATHWAY_NAMES.index("heterogeneous, skip")
+_ONE_DYNAMIC = _PATHWAY_NAMES.index("homogeneous, skip")
+_NO_SKIP = _PATHWAY_NAMES.index("heterogeneous, no skip")
 
 
 def _gru_mean_readout_at(sizes: tuple[int, ...]) -> tuple[Variant, ...]:
