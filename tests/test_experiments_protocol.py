@@ -13,6 +13,7 @@ from skipsnn.experiments.protocol import (
     table3,
     variant_config,
 )
+from skipsnn.experiments.variant_sets import VARIANT_SETS
 from skipsnn.network import count_params
 from skipsnn.theory.pathways import count_pathways
 
@@ -354,6 +355,10 @@ def test_single_dynamic_set_puts_one_dynamic_at_each_extreme_at_the_same_budget(
         k[1]: c for k, c in cells.items() if k[0] == "p" and k[1].startswith("heterogeneous")
     }
     assert len([k for k in cells if k[0] == "k"]) == 2
+    # mix-vs-gru: the same full network, beside gru-readout's GRU with the readout over time
+    full_v, gru_v = VARIANT_SETS["mix-vs-gru"]
+    assert full_v == VARIANT_SETS["single-dynamic"][0]
+    assert gru_v == VARIANT_SETS["gru-readout"][2] and gru_v.options["gru"]["readout"] == "mean"
     full = cells[("s", "heterogeneous_skip")]
     assert full == cells[("p", "heterogeneous_skip")]
     fast = cells[("s", "homogeneous_at_the_fastest_dynamic_skip")]

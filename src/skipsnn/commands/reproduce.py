@@ -115,7 +115,8 @@ def register(sub) -> None:
         "full network beside one dynamic at the fastest and at the slowest of its two, same "
         "budget), 'mix-vs-middle' (the full network beside one dynamic at the middle of its "
         "two, both with the skip), 'skip' (the full network beside the same network without "
-        "its skip, same budget), 'threads-bptt' and "
+        "its skip, same budget), 'mix-vs-gru' (the full network beside the conv-GRU of its "
+        "budget reading its hidden state averaged over time), 'threads-bptt' and "
         "'threads-stdp' (the same seeded run at 1 and 2 threads). Writes compare.md "
         "(mean ± 95% CI, paired differences to the first variant) and results.json.",
     )
@@ -143,6 +144,7 @@ def register(sub) -> None:
             "single-dynamic",
             "mix-vs-middle",
             "skip",
+            "mix-vs-gru",
             "threads-bptt",
             "threads-stdp",
         ),

@@ -257,6 +257,11 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
         Variant("heterogeneous, skip", "mmnd", {}, {"pathway": _FULL}),
         Variant("heterogeneous, no skip", "mmnd", {}, {"pathway": _NO_SKIP}),
     ),
+    # The full network against the conv-GRU of its budget with the same kind of readout.
+    "mix-vs-gru": (
+        Variant("heterogeneous, skip", "mmnd", {}, {"pathway": _FULL}),
+        Variant("conv-GRU, readout averaged over time", "gru", {}, {"gru": {"readout": "mean"}}),
+    ),
     # Is a gain from the second dynamic heterogeneity, or a better single time constant
     # than the middle one? One dynamic at the base's fastest or slowest, same budget.
     "single-dynamic": (
