@@ -922,3 +922,31 @@ def test_skip_alone_in_the_mix_on_seeds_101_to_120_is_quoted_as_computed():
     assert f"{train[0]:.1f}% with the skip, {train[1]:.1f}% without" in flat
     mm, hm = _ci(acc[skip])
     assert f"The mix of tau_m 1 and 4 reaches {mm:.1f} ± {hm:.1f}% on these seeds" in flat
+
+
+def test_mix_against_the_conv_gru_on_seeds_101_to_120_is_quoted_as_computed():
+    """The declared test of the tau_m 1-and-4 mix against the conv-GRU of its size with the
+    readout over time: one 95% interval; the mix's cells are the skip test's, as declared."""
+    flat = " ".join(README.split())
+    _, runs = _runs_by_variant("mix_vs_gru_s101")
+    _, skip_runs = _runs_by_variant("skip_tau1_4_s101")
+    mix, gru = runs
+    assert all([r["seed"] for r in runs[v]] == list(range(101, 121)) for v in runs)
+    assert runs[mix] == skip_runs["heterogeneous, skip"]  # the cells copied in
+    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
+    d = acc[gru] - acc[mix]
+    m, h = _ci(d)
+    assert m - h < 0 < m + h  # as declared: not resolved apart
+    assert "the interval contains 0, so, as declared, the two are not resolved apart." in flat
+    assert f"The GRU is {m:.1f} ± {h:.1f} points from the mix (95% interval {m - h:.1f} to" in flat
+    assert f"to {m + h:.1f}; the mix ahead on {int(np.sum(d < 0))} of the 20 seeds, the GRU" in flat
+    assert f"the GRU on {int(np.sum(d > 0))})." in flat
+    for text in (f"(GRU minus mix {m:.1f} ± {h:.1f} points, seeds", f"minus mix {m:.1f} ± {h:.1f}"):
+        assert text in flat
+    (lo_g, hi_g), (lo_m, hi_m) = ((acc[v].min(), acc[v].max()) for v in (gru, mix))
+    assert f"({lo_g:.1f}-{hi_g:.1f}% test, against {lo_m:.1f}-{hi_m:.1f}% for the mix;" in flat
+    assert f"paired SD {np.std(d, ddof=1):.1f} points)" in flat
+    train = [100 * np.mean([r["train_accuracy"] for r in runs[v]]) for v in runs]
+    params = [runs[v][0]["params"] for v in runs]
+    assert f"{train[0]:.1f}% (mix) and {train[1]:.1f}% (GRU), at {params[0]:,} and" in flat
+    assert f"and {params[1]:,} parameters" in flat
