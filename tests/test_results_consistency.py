@@ -884,16 +884,23 @@ def test_mix_against_each_of_its_dynamics_on_seeds_81_to_100_is_quoted_as_comput
     ) in flat
 
 
+def _second_minus_first(folder: str, seeds: range):
+    """A two-variant folder's runs, test accuracies (points), the per-seed difference second
+    minus first, and its mean with 95% half-width; every variant ran exactly ``seeds``."""
+    _, runs = _runs_by_variant(folder)
+    assert len(runs) == 2 and all([r["seed"] for r in runs[v]] == list(seeds) for v in runs)
+    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
+    first, second = runs
+    d = acc[second] - acc[first]
+    return runs, acc, d, _ci(d)
+
+
 def test_skip_alone_in_the_mix_on_seeds_101_to_120_is_quoted_as_computed():
     """The declared test of the skip in the tau_m 1-and-4 mix: one 95% interval, an effect
     stated only if it excludes 0; the power shortfall and the post-hoc figures quoted."""
     flat = " ".join(README.split())
-    _, runs = _runs_by_variant("skip_tau1_4_s101")
+    runs, acc, d, (m, h) = _second_minus_first("skip_tau1_4_s101", range(101, 121))
     skip, no_skip = runs
-    assert all([r["seed"] for r in runs[v]] == list(range(101, 121)) for v in runs)
-    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
-    d = acc[no_skip] - acc[skip]
-    m, h = _ci(d)
     assert m - h < 0 < m + h  # as declared: no effect stated
     assert "the interval contains 0, so, as declared, no effect is stated." in flat
     assert f"Removing the skip is {m:.1f} ± {h:.1f} points (95% interval {m - h:.1f} to" in flat
@@ -928,14 +935,10 @@ def test_mix_against_the_conv_gru_on_seeds_101_to_120_is_quoted_as_computed():
     """The declared test of the tau_m 1-and-4 mix against the conv-GRU of its size with the
     readout over time: one 95% interval; the mix's cells are the skip test's, as declared."""
     flat = " ".join(README.split())
-    _, runs = _runs_by_variant("mix_vs_gru_s101")
+    runs, acc, d, (m, h) = _second_minus_first("mix_vs_gru_s101", range(101, 121))
     _, skip_runs = _runs_by_variant("skip_tau1_4_s101")
     mix, gru = runs
-    assert all([r["seed"] for r in runs[v]] == list(range(101, 121)) for v in runs)
     assert runs[mix] == skip_runs["heterogeneous, skip"]  # the cells copied in
-    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
-    d = acc[gru] - acc[mix]
-    m, h = _ci(d)
     assert m - h < 0 < m + h  # as declared: not resolved apart
     assert "the interval contains 0, so, as declared, the two are not resolved apart." in flat
     assert f"The GRU is {m:.1f} ± {h:.1f} points from the mix (95% interval {m - h:.1f} to" in flat
