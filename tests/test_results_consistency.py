@@ -1032,3 +1032,12 @@ def test_skip_alone_in_the_mix_on_seeds_121_to_174_is_quoted_as_computed():
     assert all(_ci(np.delete(d, k))[0] + _ci(np.delete(d, k))[1] < 0 for k in range(len(d)))
     rest = _ci(np.delete(d, worst))
     assert f"(without seed {seed}: {rest[0]:.1f} ± {rest[1]:.1f} points)" in flat
+    bad = train[no_skip] < low
+    assert (
+        f"those {int(bad.sum())} seeds make up {-d[bad].sum() / len(d):.1f} of the {-m:.1f} points"
+        in flat
+    )
+    assert (
+        f"over the other {int((~bad).sum())} the mean difference is {d[~bad].mean():.1f} (a split"
+        in flat
+    )
