@@ -1029,7 +1029,7 @@ def test_skip_alone_in_the_mix_on_seeds_121_to_174_is_quoted_as_computed():
         in flat
     )
     assert f"{train[skip].mean():.1f}% with the skip, {train[no_skip].mean():.1f}% without." in flat
-    assert all(_ci(np.delete(d, k))[0] + _ci(np.delete(d, k))[1] < 0 for k in range(len(d)))
+    assert max(sum(_ci(np.delete(d, k))) for k in range(len(d))) < 0  # any one seed left out
     rest = _ci(np.delete(d, worst))
     assert f"(without seed {seed}: {rest[0]:.1f} ± {rest[1]:.1f} points)" in flat
     bad = train[no_skip] < low
