@@ -1,5 +1,6 @@
-"""``skipsnn reproduce table3|ablation|compare|search``: the paper's protocol, the pathway
-ablation, paired comparisons over seeds with baselines, and the search strategies compared."""
+"""``skipsnn reproduce table3|ablation|compare|plot|search``: the paper's protocol, the pathway
+ablation, paired comparisons over seeds with baselines (and their per-seed figure), and the
+search strategies compared."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from ..config import DATASETS, METHODS
-from ..folders import check_writable
+from ..folders import check_output_file, check_writable
 from ..limits import LIMITS
 from ._common import add_device_flags, add_json_flag, device_options, emit, fraction, int_in
 
@@ -151,6 +152,19 @@ def register(sub) -> None:
     )
     c.add_argument("--fractions", type=_floats, default=[1.0], help="label fractions (1.0)")
     c.set_defaults(handler=run_compare)
+    g = s.add_parser(
+        "plot",
+        help="redraw a finished comparison's per-seed paired-difference figure",
+        description="Read FOLDER/results.json, written by 'skipsnn reproduce compare', and "
+        "draw every seed's paired difference to the first variant, with the mean and its "
+        "95%% CI, to FOLDER/paired_differences.png (or --out). Trains nothing.",
+    )
+    g.add_argument(
+        "folder", type=Path, metavar="FOLDER", help="a compare folder or its results.json"
+    )
+    g.add_argument("--out", type=Path, help="the PNG to write (FOLDER/paired_differences.png)")
+    add_json_flag(g)
+    g.set_defaults(handler=run_plot)
     _register_search(s)
 
 
@@ -231,6 +245,22 @@ def run_compare(args) -> int:
         progress=not args.no_progress,
     )
     return emit({"compare": str(args.out / "compare.md"), "rows": r["rows"]}, args.json, r["table"])
+
+
+def run_plot(args) -> int:
+    from ..experiments.compare import pm
+    from ..experiments.paired_plot import FIGURE, plot_from_results
+
+    folder = args.folder
+    out = args.out or (folder if folder.is_dir() else folder.parent) / FIGURE
+    check_output_file(out)
+    r = plot_from_results(folder, out)
+    lines = [f"wrote {r['figure']} (paired differences to {r['reference']})"]
+    lines += [
+        f"  {c['label']}: {pm(c['mean'], c['ci95'])} points over {len(c['seeds'])} seeds"
+        for c in r["columns"]
+    ]
+    return emit(r, args.json, "\n".join(lines))
 
 
 def run_search_compare(args) -> int:

@@ -5,7 +5,8 @@ training seeds ``first_seed .. first_seed + n - 1`` (``0..n-1`` by default). Eve
 set, labelled subset) and the test set, so differences are paired: for each variant the
 table gives the mean test accuracy with a 95% confidence interval over seeds (Student t)
 and the mean paired difference against the set's first variant (the reference), also
-with a 95% interval. Runs are kept under ``out/runs``; a finished one is read, not
+with a 95% interval; ``paired_differences.png`` shows every seed's difference
+(`paired_plot`). Runs are kept under ``out/runs``; a finished one is read, not
 retrained, so a killed comparison resumes.
 
 Variant kinds: ``mmnd`` (a `run_training` run of the base config with overrides),
@@ -27,6 +28,7 @@ from ..atomic import write_json, write_text
 from ..config import Config
 from ..errors import ConfigError
 from ..network import count_params
+from .paired_plot import FIGURE, plot_paired_differences
 from .protocol import VARIANTS as PATHWAY_VARIANTS
 from .protocol import (
     _default_train,
@@ -193,6 +195,9 @@ def compare(
     md = compare_markdown(cfg.dataset.name, variant_set, rows)
     write_text(out / "compare.md", md)
     write_json(out / "results.json", {"variant_set": variant_set, "runs": results, "rows": rows})
+    if seeds >= 2 and len(variants) >= 2:
+        title = f"{cfg.dataset.name} ({variant_set})"
+        plot_paired_differences(results, [v.name for v in variants], title, out / FIGURE)
     if any("train_per_class" in v.overrides.get("dataset", {}) for v in variants):
         sizes = {v.name: variant_cfg(cfg, v, 1.0, 0).dataset.train_per_class for v in variants}
         plot_accuracy_vs_train_size(cfg, variants, sizes, rows, out / "accuracy_vs_train_size.png")
