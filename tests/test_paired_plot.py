@@ -1,6 +1,7 @@
 """The per-seed paired-difference figure of a comparison: its numbers, its file, its command."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -137,3 +138,18 @@ def test_a_damaged_results_file_is_one_sentence(tmp_path, capsys, text, message)
 def test_a_missing_folder_is_named(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         plot_from_results(tmp_path / "nowhere")
+
+
+def test_every_link_in_the_results_readme_resolves_and_every_figure_is_linked():
+    """A renamed folder or a figure drawn but never shown fails here, not in a reader's browser."""
+    text = (RESULTS / "README.md").read_text()
+    links = re.findall(r"\]\(([^)#\s]+)\)", text)
+    local = [link for link in links if "://" not in link]
+    assert local, "the results README links its folders"
+    missing = [link for link in local if not (RESULTS / link).exists()]
+    assert missing == []
+    figures = {p.relative_to(RESULTS).as_posix() for p in RESULTS.glob(f"*/{FIGURE}")}
+    assert figures and figures <= set(local)
+    for f in figures:
+        assert (RESULTS / f).read_bytes()[:8] == PNG
+        assert (RESULTS / f).with_name("results.json").exists()

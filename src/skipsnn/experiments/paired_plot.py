@@ -13,6 +13,7 @@ finished comparison's ``results.json``.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,7 @@ def plot_paired_differences(
     import matplotlib.pyplot as plt
 
     columns = paired_differences(results, names)
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.6 + 1.9 * len(columns)), 4.0))
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.6 + 2.1 * len(columns)), 4.2))
     # A fixed spread, so that a redrawn figure is the same picture.
     jitter = np.random.default_rng(0)
     for i, col in enumerate(columns):
@@ -85,7 +86,8 @@ def plot_paired_differences(
             va="center",
         )
     ax.axhline(0, color="grey", lw=1, ls="--")
-    ax.set_xticks(range(len(columns)), [c["label"] for c in columns], fontsize=8)
+    labels = [textwrap.fill(c["label"], 24) for c in columns]  # long variant names wrap
+    ax.set_xticks(range(len(columns)), labels, fontsize=8)
     ax.set_xlim(-0.6, len(columns) - 0.4)
     ax.set_ylabel(f"minus {names[0]} (points)")
     n = max((len(c["seeds"]) for c in columns), default=0)
