@@ -989,6 +989,20 @@ def test_mix_against_the_conv_gru_on_seeds_121_to_160_is_quoted_as_computed():
     assert f"and {params[1]:,} parameters." in flat
 
 
+def _assert_ahead_median_sd(flat: str, d: np.ndarray) -> None:
+    """The descriptive line of a 54-seed skip test: seeds ahead each way, one tie, the
+    median difference and the paired SD, as quoted."""
+    assert np.sum(d == 0) == 1
+    assert (
+        f"ahead on {int(np.sum(d < 0))} of the 54 seeds, without it on {int(np.sum(d > 0))}, one tie;"
+        in flat
+    )
+    assert (
+        f"the median difference is {np.median(d):.1f} points and the paired SD {np.std(d, ddof=1):.1f}"
+        in flat
+    )
+
+
 def test_skip_alone_in_the_mix_on_seeds_121_to_174_is_quoted_as_computed():
     """The declared 54-seed test of the skip in the tau_m 1-and-4 mix: the claim stated only
     because the 95% interval lies below 0; the descriptive figures quoted as computed."""
@@ -1003,15 +1017,7 @@ def test_skip_alone_in_the_mix_on_seeds_121_to_174_is_quoted_as_computed():
     )
     assert f"{m:.1f} ± {h:.1f} points on fresh seeds 121-174" in flat
     assert f"(121-174) it was resolved: {m:.1f} ± {h:.1f} points." in flat
-    assert (
-        f"ahead on {int(np.sum(d < 0))} of the 54 seeds, without it on {int(np.sum(d > 0))}, one tie;"
-        in flat
-    )
-    assert np.sum(d == 0) == 1
-    assert (
-        f"the median difference is {np.median(d):.1f} points and the paired SD {np.std(d, ddof=1):.1f}"
-        in flat
-    )
+    _assert_ahead_median_sd(flat, d)
     train = {v: np.array([100 * r["train_accuracy"] for r in runs[v]]) for v in runs}
     low = train[skip].min()
     assert (
@@ -1057,15 +1063,7 @@ def test_skip_alone_in_the_2_and_8_network_on_seeds_175_to_228_is_quoted_as_comp
     )
     assert f"(175-228), removing the skip is {m:.1f} ± {h:.1f} points: not resolved" in flat
     assert f"not resolved ({m:.1f} ± {h:.1f} points), nor bounded within 5" in flat
-    assert (
-        f"ahead on {int(np.sum(d < 0))} of the 54 seeds, without it on {int(np.sum(d > 0))}, one tie;"
-        in flat
-    )
-    assert np.sum(d == 0) == 1
-    assert (
-        f"the median difference is {np.median(d):.1f} points and the paired SD {np.std(d, ddof=1):.1f}"
-        in flat
-    )
+    _assert_ahead_median_sd(flat, d)
     assert (
         f"spans {acc[skip].min():.1f}-{acc[skip].max():.1f}% with the skip and "
         f"{acc[no_skip].min():.1f}-{acc[no_skip].max():.1f}% without" in flat

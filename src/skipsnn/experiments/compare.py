@@ -41,7 +41,7 @@ from .protocol import (
     read_finished,
     variant_config,
 )
-from .tables import ci95, fraction_percent
+from .tables import accuracy_by_seed, ci95, fraction_percent
 from .variant_sets import VARIANT_SETS, Variant
 
 
@@ -277,14 +277,7 @@ def summarize(results: list[dict], names: list[str], fractions: list[float]) -> 
     """Per (fraction, variant): mean, 95% CI, paired difference to the fraction's reference."""
     rows = []
     for f in fractions:
-        cell = {
-            n: {
-                r["seed"]: 100 * r["test_accuracy"]
-                for r in results
-                if r["variant"] == n and r["fraction"] == f and r["test_accuracy"] is not None
-            }
-            for n in names
-        }
+        cell = accuracy_by_seed(results, names, f)
         for row in paired_rows(cell, names):
             params = [
                 r["params"] for r in results if r["variant"] == row["variant"] and r["params"]

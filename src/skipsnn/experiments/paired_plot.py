@@ -22,7 +22,7 @@ import numpy as np
 from ..atomic import save_figure
 from ..errors import ConfigError
 from ..folders import read_json_object
-from .tables import ci95, fraction_percent
+from .tables import accuracy_by_seed, ci95, fraction_percent
 
 FIGURE = "paired_differences.png"
 
@@ -33,14 +33,7 @@ def paired_differences(results: list[dict], names: list[str]) -> list[dict[str, 
     columns = []
     fractions = list(dict.fromkeys(r["fraction"] for r in results))
     for f in fractions:
-        acc = {
-            n: {
-                r["seed"]: 100 * r["test_accuracy"]
-                for r in results
-                if r["variant"] == n and r["fraction"] == f and r["test_accuracy"] is not None
-            }
-            for n in names
-        }
+        acc = accuracy_by_seed(results, names, f)
         ref = acc[names[0]]
         for n in names[1:]:
             seeds = sorted(set(acc[n]) & set(ref))

@@ -40,6 +40,22 @@ def ci95(values: Iterable[float]) -> tuple[float, float, int]:
     return float(v.mean()), half_ci95(float(v.std(ddof=1)), int(v.size)), int(v.size)
 
 
+def accuracy_by_seed(
+    results: Iterable[Mapping], names: Iterable[str], fraction: float
+) -> dict[str, dict[int, float]]:
+    """Per variant name: seed -> test accuracy in points at ``fraction``; failed runs (no
+    accuracy) are left out, so paired differences use the seeds both variants finished."""
+    results = list(results)
+    return {
+        n: {
+            r["seed"]: 100 * r["test_accuracy"]
+            for r in results
+            if r["variant"] == n and r["fraction"] == fraction and r["test_accuracy"] is not None
+        }
+        for n in names
+    }
+
+
 def aggregate(results: Iterable[Mapping]) -> dict[tuple[str, float], dict]:
     """Group results by (method, fraction): accuracy in percent over seeds, its mean, sample
     std and the half-width of the mean's 95% confidence interval (``ci95``, nan for one seed).
