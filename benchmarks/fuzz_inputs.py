@@ -366,13 +366,22 @@ BAD_DATA = [["--n-bins", "0"], ["--size", "0"], ["--n-bins", "-3"], ["--size", s
 def cli_argv(rng, d: Path) -> tuple[list[str], bool, Path | None]:
     """``(argv, must_fail, out)``: heavy commands always carry one bad option."""
     pick = lambda seq: seq[int(rng.integers(0, len(seq)))]  # noqa: E731
-    kind = pick(["inspect", "data", "train", "search", "reproduce", "plot", "theory", "junk"])
+    kind = pick(["inspect", "data", "train", "search", "reproduce", "plot", "pool", "theory", "junk"])
     out = d / "out"
     if kind == "plot":  # `reproduce plot` on a damaged comparison: drawn or refused, no traceback
         folder = d / "cmp"
         folder.mkdir(exist_ok=True)
         (folder / "results.json").write_bytes(comparison_json(rng))
         return ["reproduce", "plot", str(folder), "--out", str(d / "pd.png")], False, None
+    if kind == "pool":  # `reproduce pool` on two comparisons, either damaged: joined or refused
+        folders = []
+        for i, first in enumerate((0, pick([0, 2, 10]))):
+            folder = d / f"cmp{i}"
+            folder.mkdir(exist_ok=True)
+            (folder / "results.json").write_bytes(comparison_json(rng, first))
+            folders.append(str(folder))
+        level = ["--level", pick(["0.975", "0.95", "1", "nan", "x"])] if rng.random() < 0.5 else []
+        return ["reproduce", "pool", *folders, "--out", str(d / "pooled"), *level], False, None
     if kind == "inspect":
         suffix, data, _, label = reader_case(rng)
         f = d / f"in_{label}{suffix}"
@@ -420,23 +429,26 @@ def cli_argv(rng, d: Path) -> tuple[list[str], bool, Path | None]:
 JUNK_VALUES = [None, "", "x", -1, 0, 1, 2.5, 1e308, -1e308, True, [], {}, [1], {"a": 1}, 2**70]
 
 
-def comparison_json(rng) -> bytes:
+def comparison_json(rng, first_seed: int = 0) -> bytes:
     """A small comparison's results.json, with one field changed, dropped, or bytes flipped."""
     pick = lambda seq: seq[int(rng.integers(0, len(seq)))]  # noqa: E731
     runs = [
-        {"variant": v, "seed": s, "fraction": 1.0, "test_accuracy": float(rng.uniform(0, 1))}
+        {"variant": v, "seed": s, "fraction": 1.0, "test_accuracy": float(rng.uniform(0, 1)),
+         "params": 10, "epochs": 2, "method": "bptt"}
         for v in ("a", "b")
-        for s in range(int(rng.integers(1, 5)))
+        for s in range(first_seed, first_seed + int(rng.integers(1, 5)))
     ]
-    doc = {"variant_set": "skip", "runs": runs, "rows": [{"variant": "a"}, {"variant": "b"}]}
+    doc = {"variant_set": "skip", "config": {"train": {"epochs": 2}}, "level": 0.95,
+           "runs": runs, "rows": [{"variant": "a"}, {"variant": "b"}]}
     how = pick(["field", "drop", "bytes", "top", "none"])
     if how == "field":
         target = pick([*runs, *doc["rows"]])
-        target[pick(["variant", "seed", "fraction", "test_accuracy"])] = pick(JUNK_VALUES)
+        fields = ["variant", "seed", "fraction", "test_accuracy", "params", "epochs", "method"]
+        target[pick(fields)] = pick(JUNK_VALUES)
     elif how == "drop":
         del pick(runs)[pick(["variant", "seed", "fraction", "test_accuracy"])]
     elif how == "top":
-        doc[pick(["runs", "rows", "variant_set"])] = pick(JUNK_VALUES)
+        doc[pick(["runs", "rows", "variant_set", "config", "level"])] = pick(JUNK_VALUES)
     text = json.dumps(doc).encode()
     return mutate(rng, text) if how == "bytes" else text
 

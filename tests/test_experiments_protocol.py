@@ -312,6 +312,26 @@ def test_compare_runs_the_seeds_from_first_seed(tmp_path):
         compare(cfg, tmp_path / "x", "threads-bptt", seeds=1, first_seed=-1, **kw)
 
 
+def test_seed_batches_in_two_folders_pool_to_the_table_of_one_folder(tmp_path):
+    # `pool` joins batches run apart (another machine, a later day) into the table that
+    # one folder holding every seed gets; the recorded config is what lets it check them.
+    import json
+
+    from skipsnn.experiments.compare import compare
+    from skipsnn.experiments.pool import pool
+
+    cfg = default_config("gestures")
+    # half the labels: the fake's accuracies stay in [0, 1], as a results file's must
+    kw = dict(progress=False, train_fn=FakeTrainer(), data=_data(), fractions=[0.5])
+    whole = compare(cfg, tmp_path / "all", "threads-bptt", seeds=4, first_seed=10, **kw)
+    compare(cfg, tmp_path / "a", "threads-bptt", seeds=2, first_seed=10, **kw)
+    compare(cfg, tmp_path / "b", "threads-bptt", seeds=2, first_seed=12, **kw)
+    saved = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert saved["config"] == cfg.to_dict()
+    r = pool([tmp_path / "a", tmp_path / "b"], tmp_path / "pooled")
+    assert r["config_checked"] and r["table"] == whole["table"]
+
+
 def test_reproduce_compare_takes_first_seed_from_the_command_line(tmp_path, monkeypatch):
     import skipsnn.experiments.compare as cmp
     from skipsnn.cli import main

@@ -50,7 +50,7 @@ def test_compare_tables_match_their_json(folder):
     md = (folder / "compare.md").read_text()
     data = json.loads((folder / "results.json").read_text())
     dataset = re.match(r"\| (\S+) \(", md).group(1)
-    assert compare_markdown(dataset, data["variant_set"], data["rows"]) == md
+    assert compare_markdown(dataset, data["variant_set"], data["rows"], data.get("level", 0.95)) == md
     by_variant = {}
     for run in data["runs"]:
         if run["test_accuracy"] is not None:

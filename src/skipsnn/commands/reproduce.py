@@ -10,7 +10,15 @@ from pathlib import Path
 from ..config import DATASETS, METHODS
 from ..folders import check_output_file, check_writable
 from ..limits import LIMITS
-from ._common import add_device_flags, add_json_flag, device_options, emit, fraction, int_in
+from ._common import (
+    add_device_flags,
+    add_json_flag,
+    device_options,
+    emit,
+    float_in,
+    fraction,
+    int_in,
+)
 
 
 def _floats(text: str) -> list[float]:
@@ -165,6 +173,27 @@ def register(sub) -> None:
     g.add_argument("--out", type=Path, help="the PNG to write (FOLDER/paired_differences.png)")
     add_json_flag(g)
     g.set_defaults(handler=run_plot)
+    p = s.add_parser(
+        "pool",
+        help="join comparisons of the same variants run on disjoint seeds into one table",
+        description="Read FOLDER/results.json of every folder, written by 'skipsnn reproduce "
+        "compare' with the same variant set (e.g. seed batches run on different machines "
+        "or at different times), check that every (variant, fraction, seed) appears once "
+        "and that each variant has the same parameters and epochs everywhere, and write "
+        "the pooled compare.md, results.json and paired_differences.png to --out. --level "
+        "adds the paired differences at a declared wider level (e.g. 0.975 for a second "
+        "look at a question first tested at 95%%). Trains nothing.",
+    )
+    p.add_argument("folders", type=Path, nargs="+", metavar="FOLDER", help="compare folders")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument(
+        "--level",
+        type=float_in(0.5, 0.9999),
+        default=0.95,
+        help="confidence level of the extra paired-difference column (0.95: none)",
+    )
+    add_json_flag(p)
+    p.set_defaults(handler=run_pool)
     _register_search(s)
 
 
@@ -261,6 +290,17 @@ def run_plot(args) -> int:
         for c in r["columns"]
     ]
     return emit(r, args.json, "\n".join(lines))
+
+
+def run_pool(args) -> int:
+    from ..experiments.pool import pool
+
+    check_writable(args.out)
+    r = pool(args.folders, args.out, args.level)
+    keep = ("variant_set", "pooled_from", "level", "rows", "figure")
+    return emit(
+        {"compare": str(args.out / "compare.md"), **{k: r[k] for k in keep}}, args.json, r["table"]
+    )
 
 
 def run_search_compare(args) -> int:

@@ -41,7 +41,7 @@ from .protocol import (
     read_finished,
     variant_config,
 )
-from .tables import accuracy_by_seed, ci95, fraction_percent
+from .tables import accuracy_by_seed, ci95, fraction_percent, mean_ci
 from .variant_sets import VARIANT_SETS, Variant
 
 
@@ -194,7 +194,8 @@ def compare(
     rows = summarize(results, [v.name for v in variants], list(fractions))
     md = compare_markdown(cfg.dataset.name, variant_set, rows)
     write_text(out / "compare.md", md)
-    write_json(out / "results.json", {"variant_set": variant_set, "runs": results, "rows": rows})
+    doc = {"variant_set": variant_set, "config": cfg.to_dict(), "runs": results, "rows": rows}
+    write_json(out / "results.json", doc)  # the config lets `pool` check what it joins
     if seeds >= 2 and len(variants) >= 2:
         title = f"{cfg.dataset.name} ({variant_set})"
         plot_paired_differences(results, [v.name for v in variants], title, out / FIGURE)
@@ -246,9 +247,12 @@ def plot_accuracy_vs_train_size(
     plt.close(fig)
 
 
-def paired_rows(values: dict[str, dict[int, float]], names: list[str]) -> list[dict]:
+def paired_rows(
+    values: dict[str, dict[int, float]], names: list[str], level: float | None = None
+) -> list[dict]:
     """Per name: mean, 95% CI over seeds and the paired difference (shared seeds) to
-    ``names[0]``, the reference. ``values[name]`` maps a seed to its value."""
+    ``names[0]``, the reference. ``values[name]`` maps a seed to its value. With a
+    ``level``, ``diff_ci`` is the difference's half-width at that level too."""
     ref = values[names[0]]
     rows = []
     for n in names:
@@ -270,15 +274,20 @@ def paired_rows(values: dict[str, dict[int, float]], names: list[str]) -> list[d
                 "diff_n": dk,
             }
         )
+        if level is not None:
+            rows[-1]["diff_ci"] = mean_ci(diffs, level)[1] if n != names[0] else math.nan
     return rows
 
 
-def summarize(results: list[dict], names: list[str], fractions: list[float]) -> list[dict]:
-    """Per (fraction, variant): mean, 95% CI, paired difference to the fraction's reference."""
+def summarize(
+    results: list[dict], names: list[str], fractions: list[float], level: float | None = None
+) -> list[dict]:
+    """Per (fraction, variant): mean, 95% CI, paired difference to the fraction's reference
+    (and its half-width at ``level``, `paired_rows`)."""
     rows = []
     for f in fractions:
         cell = accuracy_by_seed(results, names, f)
-        for row in paired_rows(cell, names):
+        for row in paired_rows(cell, names, level):
             params = [
                 r["params"] for r in results if r["variant"] == row["variant"] and r["params"]
             ]
@@ -296,19 +305,27 @@ def pm(mean: float | None, half: float | None, digits: int = 1) -> str:
     return f"{mean:.{digits}f} ± {half:.{digits}f}"
 
 
-def compare_markdown(dataset: str, variant_set: str, rows: list[dict]) -> str:
-    """One row per (fraction, variant): accuracy mean ± 95% CI, paired difference, seeds."""
+def compare_markdown(dataset: str, variant_set: str, rows: list[dict], level: float = 0.95) -> str:
+    """One row per (fraction, variant): accuracy mean ± 95% CI, paired difference, seeds.
+
+    At a ``level`` other than 95% (a pooled comparison's declared level, `pool`) a column
+    gives the paired difference with its interval at that level too (row key ``diff_ci``).
+    """
+    extra = level != 0.95
+    head = f" paired difference, {100 * level:g}% CI (points) |" if extra else ""
     lines = [
         f"| {dataset} ({variant_set}) | labels | test accuracy (%), mean ± 95% CI "
-        "| paired difference to the first row (points) | seeds | params |",
-        "|---|---|---|---|---|---|",
+        f"| paired difference to the first row (points) |{head} seeds | params |",
+        "|---|---|---|---|---|---|" + ("---|" if extra else ""),
     ]
     for r in rows:
         diff = "reference" if r["reference"] else pm(r["diff_mean"], r["diff_ci95"])
+        wide = "reference" if r["reference"] or not extra else pm(r["diff_mean"], r["diff_ci"])
         params = "—" if r["params"] is None else f"{r['params']:,}"
         labels = f"{fraction_percent(r['fraction'])}%"
         lines.append(
             f"| {r['variant']} | {labels} | {pm(r['mean'], r['ci95'])} | {diff} "
-            f"| {r['n']} | {params} |"
+            + (f"| {wide} " if extra else "")
+            + f"| {r['n']} | {params} |"
         )
     return "\n".join(lines) + "\n"

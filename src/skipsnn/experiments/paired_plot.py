@@ -22,14 +22,17 @@ import numpy as np
 from ..atomic import save_figure
 from ..errors import ConfigError
 from ..folders import read_json_object
-from .tables import accuracy_by_seed, ci95, fraction_percent
+from .tables import accuracy_by_seed, ci95, fraction_percent, mean_ci
 
 FIGURE = "paired_differences.png"
 
 
-def paired_differences(results: list[dict], names: list[str]) -> list[dict[str, Any]]:
+def paired_differences(
+    results: list[dict], names: list[str], level: float = 0.95
+) -> list[dict[str, Any]]:
     """Per (fraction, variant other than ``names[0]``): the seeds both ran and the differences
-    ``variant - reference`` in points, with their mean and 95% half-width."""
+    ``variant - reference`` in points, with their mean, 95% half-width (``ci95``) and
+    half-width at ``level`` (``ci``)."""
     columns = []
     fractions = list(dict.fromkeys(r["fraction"] for r in results))
     for f in fractions:
@@ -41,21 +44,30 @@ def paired_differences(results: list[dict], names: list[str]) -> list[dict[str, 
             mean, half, _ = ci95(diffs)
             label = n if len(fractions) == 1 else f"{n} ({fraction_percent(f)}%)"
             columns.append(
-                {"label": label, "seeds": seeds, "diffs": diffs, "mean": mean, "ci95": half}
+                {
+                    "label": label,
+                    "seeds": seeds,
+                    "diffs": diffs,
+                    "mean": mean,
+                    "ci95": half,
+                    "ci": mean_ci(diffs, level)[1],
+                    "level": level,
+                }
             )
     return columns
 
 
 def plot_paired_differences(
-    results: list[dict], names: list[str], title: str, path: str | Path
+    results: list[dict], names: list[str], title: str, path: str | Path, level: float = 0.95
 ) -> list[dict[str, Any]]:
-    """Draw the figure to ``path`` (PNG, atomically); return its columns."""
+    """Draw the figure to ``path`` (PNG, atomically), intervals at ``level``; return its
+    columns."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    columns = paired_differences(results, names)
+    columns = paired_differences(results, names, level)
     fig, ax = plt.subplots(figsize=(max(4.5, 1.6 + 2.1 * len(columns)), 4.2))
     # A fixed spread, so that a redrawn figure is the same picture.
     jitter = np.random.default_rng(0)
@@ -65,8 +77,8 @@ def plot_paired_differences(
             continue
         xs = i - 0.12 + jitter.uniform(-0.1, 0.1, d.size)
         ax.scatter(xs, d, s=12, alpha=0.6, color="C0", lw=0)
-        if np.isfinite(col["ci95"]):
-            ax.errorbar(i + 0.18, col["mean"], yerr=col["ci95"], fmt="o", color="k", capsize=4)
+        if np.isfinite(col["ci"]):
+            ax.errorbar(i + 0.18, col["mean"], yerr=col["ci"], fmt="o", color="k", capsize=4)
         else:  # one seed: a mean without an interval
             ax.plot(i + 0.18, col["mean"], "o", color="k")
         k = int(np.argmax(np.abs(d)))
@@ -84,7 +96,8 @@ def plot_paired_differences(
     ax.set_xlim(-0.6, len(columns) - 0.4)
     ax.set_ylabel(f"minus {names[0]} (points)")
     n = max((len(c["seeds"]) for c in columns), default=0)
-    ax.set_title(f"{title}\nper-seed paired difference, mean ± 95% CI ({n} seeds)", fontsize=9)
+    ci = f"{100 * level:g}% CI"
+    ax.set_title(f"{title}\nper-seed paired difference, mean ± {ci} ({n} seeds)", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
@@ -94,6 +107,18 @@ def plot_paired_differences(
 
 def _number(v, lo: float, hi: float) -> bool:
     return type(v) in (int, float) and lo <= v <= hi  # NaN fails both comparisons
+
+
+def read_comparison(path: str | Path) -> tuple[dict, list[dict], list[str]]:
+    """A comparison's results.json (a folder or the file): its data, its runs and its
+    variants in table order, checked."""
+    folder = Path(path)
+    path = folder / "results.json" if folder.is_dir() else folder
+    if not path.exists():
+        raise ConfigError(f"{path} does not exist: give a comparison folder or its results.json")
+    data = read_json_object(path)
+    runs, names = _runs(data, path)
+    return data, runs, names
 
 
 def _runs(data: dict, path: Path) -> tuple[list[dict], list[str]]:
@@ -128,11 +153,11 @@ def plot_from_results(folder: str | Path, out: str | Path | None = None) -> dict
     """Redraw the figure of a finished comparison folder (or its ``results.json``)."""
     folder = Path(folder)
     path = folder / "results.json" if folder.is_dir() else folder
-    if not path.exists():
-        raise ConfigError(f"{path} does not exist: give a comparison folder or its results.json")
-    data = read_json_object(path)
-    runs, names = _runs(data, path)
+    data, runs, names = read_comparison(path)
     out = Path(out) if out is not None else path.parent / FIGURE
     title = f"{path.parent.resolve().name} ({data.get('variant_set', 'compare')})"
-    columns = plot_paired_differences(runs, names, title, out)
+    level = data.get("level", 0.95)  # a pooled comparison's declared level
+    if not _number(level, 0.5, 0.9999):
+        raise ConfigError(f"{path}: 'level' must be a confidence level in [0.5, 0.9999]")
+    columns = plot_paired_differences(runs, names, title, out, level)
     return {"figure": str(out), "reference": names[0], "columns": columns}

@@ -20,24 +20,34 @@ def mean_std(values: Iterable[float]) -> tuple[float, float, int]:
     return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0, int(v.size)
 
 
-def half_ci95(std: float, n: int) -> float:
-    """Half-width of the 95% confidence interval of a mean of ``n`` values with sample
+def half_ci(std: float, n: int, level: float = 0.95) -> float:
+    """Half-width of the ``level`` confidence interval of a mean of ``n`` values with sample
     standard deviation ``std`` (Student t, n - 1 degrees of freedom; nan for n < 2)."""
     from scipy.stats import t as student_t
 
     if n < 2:
         return float("nan")
-    return float(student_t.ppf(0.975, n - 1) * std / np.sqrt(n))
+    return float(student_t.ppf(0.5 + level / 2, n - 1) * std / np.sqrt(n))
 
 
-def ci95(values: Iterable[float]) -> tuple[float, float, int]:
-    """Mean, half-width of its 95% confidence interval (`half_ci95`) and count."""
+def half_ci95(std: float, n: int) -> float:
+    """`half_ci` at 95%."""
+    return half_ci(std, n, 0.95)
+
+
+def mean_ci(values: Iterable[float], level: float = 0.95) -> tuple[float, float, int]:
+    """Mean, half-width of its ``level`` confidence interval (`half_ci`) and count."""
     v = np.asarray(list(values), dtype=float)
     if v.size == 0:
         return float("nan"), float("nan"), 0
     if v.size == 1:
         return float(v[0]), float("nan"), 1
-    return float(v.mean()), half_ci95(float(v.std(ddof=1)), int(v.size)), int(v.size)
+    return float(v.mean()), half_ci(float(v.std(ddof=1)), int(v.size), level), int(v.size)
+
+
+def ci95(values: Iterable[float]) -> tuple[float, float, int]:
+    """`mean_ci` at 95%."""
+    return mean_ci(values, 0.95)
 
 
 def accuracy_by_seed(
