@@ -134,6 +134,11 @@ def test_one_folder_or_a_bad_level_is_refused(tmp_path):
         pool([tmp_path / "one"], tmp_path / "out")
     with pytest.raises(ConfigError, match="confidence level"):
         pool([tmp_path / "one", tmp_path / "one"], tmp_path / "out", level=1.0)
+    _batch(tmp_path / "two", range(3, 6))
+    before = (tmp_path / "two" / "results.json").read_bytes()
+    with pytest.raises(ConfigError, match="would overwrite them"):
+        pool([tmp_path / "one", tmp_path / "two" / "results.json"], tmp_path / "two")
+    assert (tmp_path / "two" / "results.json").read_bytes() == before
 
 
 def test_the_command_prints_the_table_and_refuses_in_one_sentence(tmp_path, capsys):

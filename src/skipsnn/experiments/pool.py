@@ -97,6 +97,9 @@ def pool(folders: Sequence[str | Path], out: str | Path, level: float = 0.95) ->
         raise ConfigError("give at least two comparison folders to pool")
     if not 0.5 <= level <= 0.9999:
         raise ConfigError(f"--level must be a confidence level in [0.5, 0.9999], got {level}")
+    homes = {(f if f.is_dir() else f.parent).resolve() for f in folders}
+    if Path(out).resolve() in homes:
+        raise ConfigError(f"--out {out} is one of the folders pooled: it would overwrite them")
     loaded = [read_comparison(f) for f in folders]
     for f, (d, _, _) in zip(folders, loaded, strict=True):
         if not isinstance(d.get("variant_set"), str):
