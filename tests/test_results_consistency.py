@@ -50,7 +50,9 @@ def test_compare_tables_match_their_json(folder):
     md = (folder / "compare.md").read_text()
     data = json.loads((folder / "results.json").read_text())
     dataset = re.match(r"\| (\S+) \(", md).group(1)
-    assert compare_markdown(dataset, data["variant_set"], data["rows"], data.get("level", 0.95)) == md
+    assert (
+        compare_markdown(dataset, data["variant_set"], data["rows"], data.get("level", 0.95)) == md
+    )
     by_variant = {}
     for run in data["runs"]:
         if run["test_accuracy"] is not None:
@@ -1074,7 +1076,7 @@ def test_skip_alone_in_the_2_and_8_network_on_seeds_175_to_228_is_quoted_as_comp
         "at 5,158 and 5,094 parameters" in flat
     )
     training = " ".join((RESULTS.parent / "training.md").read_text().split())
-    assert f"not resolved ({m:.1f} ± {h:.1f} points, 54 other seeds)" in training
+    assert f"not resolved ({m:.1f} ± {h:.1f} points, 54 other seeds;" in training
 
 
 def test_skip_replication_in_the_mix_on_seeds_229_to_282_is_quoted_as_computed():
@@ -1117,3 +1119,64 @@ def test_skip_replication_in_the_mix_on_seeds_229_to_282_is_quoted_as_computed()
     )
     training = " ".join((RESULTS.parent / "training.md").read_text().split())
     assert f"replicated on 54 fresh seeds: {-m:.1f} ± {h:.1f})" in training
+
+
+def test_skip_in_the_2_and_8_network_pooled_over_108_seeds_is_quoted_as_computed():
+    """The declared second look at the skip in the tau_m 2-and-8 network: seeds 283-336
+    pooled with 175-228, one 97.5% interval (the first look spent 5%); it contains 0 and
+    reaches past -5 points, so, as declared, nothing is stated."""
+    flat = " ".join(README.split())
+    runs_a, acc_a, d_a, first = _second_minus_first("skip_tau2_8_s175", range(175, 229))
+    runs_b, acc_b, d_b, (mb, hb) = _second_minus_first("skip_tau2_8_s283", range(283, 337))
+    d = np.concatenate([d_a, d_b])
+    m, h = _ci(d, 0.975)
+    assert m - h < 0 < m + h and m - h < -5  # as declared: neither an effect nor a bound
+    assert "reaches past -5 points, so, as declared, nothing is stated." in flat
+    assert (
+        f"removing the skip from the 2-and-8 network is {m:.1f} ± {h:.1f} points "
+        f"(97.5% interval {m - h:.1f} to {m + h:.1f})" in flat
+    )
+    m95, h95 = _ci(d)
+    assert m95 + h95 < 0 and f"The 95% interval of the same seeds, {m95:.1f} ± {h95:.1f}" in flat
+    # the pooled folder is the union, written by `reproduce pool` at the declared level
+    pooled = json.loads((RESULTS / "skip_tau2_8_pooled" / "results.json").read_text())
+    assert pooled["level"] == 0.975
+    assert [p["seeds"] for p in pooled["pooled_from"]] == [
+        list(range(175, 229)),
+        list(range(283, 337)),
+    ]
+    row = pooled["rows"][1]
+    assert row["diff_mean"] == pytest.approx(m) and row["diff_ci"] == pytest.approx(h)
+    assert row["diff_n"] == 108
+    assert f"108 at 97.5%, gives {m:.1f} ± {h:.1f} points, again neither" in flat
+    assert f"pooled over the 108 at 97.5%: {m:.1f} ± {h:.1f} points, again neither" in flat
+    training = " ".join((RESULTS.parent / "training.md").read_text().split())
+    assert f"pooled over the 108 at 97.5% for the second look: {m:.1f} ± {h:.1f})" in training
+    # descriptive: the new batch alone, the two batches apart, the pooled seeds
+    welch = stats.ttest_ind(d_b, d_a, equal_var=False)
+    gap = d_b.mean() - d_a.mean()
+    se = np.sqrt(d_a.var(ddof=1) / len(d_a) + d_b.var(ddof=1) / len(d_b))
+    assert (
+        f"seeds 283-336 alone give {mb:.1f} ± {hb:.1f} points (95%), "
+        f"{gap:.1f} ± {stats.t.ppf(0.975, welch.df) * se:.1f} points from seeds 175-228's "
+        f"{first[0]:.1f} (Welch)" in flat
+    )
+    assert np.sum(d == 0) == 1
+    assert (
+        f"ahead on {int(np.sum(d < 0))}, without it on {int(np.sum(d > 0))}, one tie; the "
+        f"median difference is {np.median(d):.1f} points and the paired SD "
+        f"{np.std(d, ddof=1):.1f}" in flat
+    )
+    skip, no_skip = runs_a
+    acc = {v: np.concatenate([acc_a[v], acc_b[v]]) for v in runs_a}
+    assert (
+        f"spans {acc[skip].min():.1f}-{acc[skip].max():.1f}% with the skip and "
+        f"{acc[no_skip].min():.1f}-{acc[no_skip].max():.1f}% without" in flat
+    )
+    train = {
+        v: np.array([100 * r["train_accuracy"] for r in runs_a[v] + runs_b[v]]) for v in runs_a
+    }
+    assert (
+        f"training accuracy {train[skip].mean():.1f}% with the skip, "
+        f"{train[no_skip].mean():.1f}% without, at 5,158 and 5,094 parameters" in flat
+    )
