@@ -155,3 +155,16 @@ def test_the_command_prints_the_table_and_refuses_in_one_sentence(tmp_path, caps
     assert "is in both" in err and "Traceback" not in err
     with pytest.raises(SystemExit):
         main([*args, "--out", str(tmp_path / "s"), "--level", "2"])
+
+
+def test_a_search_comparison_is_named_as_such(tmp_path):
+    """`reproduce search` folders compare strategies, not variants: said in one sentence."""
+    _batch(tmp_path / "one", range(3))
+    search = tmp_path / "search"
+    search.mkdir()
+    doc = {"experiment": "search", "settings": {}, "runs": [{"strategy": "dual"}], "rows": []}
+    (search / "results.json").write_text(json.dumps(doc))
+    with pytest.raises(ConfigError, match="is a search comparison"):
+        pool([tmp_path / "one", search], tmp_path / "out")
+    with pytest.raises(ConfigError, match="is a search comparison"):
+        plot_from_results(search)

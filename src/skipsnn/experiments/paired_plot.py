@@ -117,6 +117,11 @@ def read_comparison(path: str | Path) -> tuple[dict, list[dict], list[str]]:
     if not path.exists():
         raise ConfigError(f"{path} does not exist: give a comparison folder or its results.json")
     data = read_json_object(path)
+    if "settings" in data and "experiment" in data:  # `reproduce search` writes these
+        raise ConfigError(
+            f"{path} is a search comparison ('skipsnn reproduce search'), whose table "
+            "compares strategies; this reads 'skipsnn reproduce compare' folders"
+        )
     runs, names = _runs(data, path)
     return data, runs, names
 
