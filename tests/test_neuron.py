@@ -124,6 +124,19 @@ def test_tonic_neuron_fires_at_its_free_period():
     assert mean_period(spikes) == pytest.approx(free)
 
 
+@pytest.mark.parametrize(
+    "v_th, t_end, every",
+    [(1e-300, 100.0, "again as soon as it resets"), (1e-6, 1000.0, "every 0.0004")],
+)
+def test_a_tonic_neuron_that_would_fire_without_end_is_refused(v_th, t_end, every):
+    # Found by the fuzz campaign: a threshold a hair below rest makes the free period 0 in
+    # floating point, and the exact simulation looped for ever on one CLI call.
+    p = NeuronParams(a=0.05, tau_m=20.0, r_m=1.0, v_th=v_th, v_reset=0.0)
+    with pytest.raises(ParameterError, match=f"fires on its own {every}"):
+        simulate_neuron([1.0], 0.5, p, t_end)
+    assert simulate_neuron([], 0.0, p._replace(v_th=0.01), 100.0).size > 0  # a slower one runs
+
+
 def test_periodic_times_starts_one_period_in():
     np.testing.assert_allclose(periodic_times(2.5, 10.0), [2.5, 5.0, 7.5, 10.0])
 

@@ -79,6 +79,9 @@ def jump(p: NeuronParams, g: float) -> float:
     return p.r_m * g / p.tau_m
 
 
+MAX_TONIC_SPIKES = 10**6  # spikes a tonic neuron may fire on its own in one simulation
+
+
 def is_tonic(p: NeuronParams) -> bool:
     """A neuron whose rest lies above threshold fires on its own."""
     return p.a > p.v_th
@@ -280,7 +283,16 @@ def simulate_neuron(
 
     a, tau, v_th, v_reset = p.a, p.tau_m, p.v_th, p.v_reset
     tonic = is_tonic(p)
-    # Period of free-running tonic spikes from reset; the first may come sooner.
+    if tonic:
+        # Period of free-running tonic spikes from reset; the first may come sooner. A
+        # threshold a hair below rest makes it vanish: the loop below would never end.
+        period = tau * math.log((a - v_reset) / (a - v_th))
+        if not period > 0 or t_end / period > MAX_TONIC_SPIKES:
+            every = f"every {period:.3g}" if period > 0 else "again as soon as it resets"
+            raise ParameterError(
+                f"this tonic neuron (rest a = {a:g} above v_th = {v_th:g}) fires on its own "
+                f"{every}: over {MAX_TONIC_SPIKES:,} spikes up to {t_end:g}"
+            )
     v = v_reset if v0 is None else float(v0)
     t = 0.0
     spikes: list[float] = []
