@@ -121,6 +121,11 @@ def test_compare_grid_resumes(tmp_path, data):
     assert np.isfinite(r["rows"][-1]["mean"])  # the raw readout ran too
     runs = __import__("json").loads((tmp_path / "results.json").read_text())["runs"]
     assert {x["train_accuracy"] for x in runs if x["method"] != "raw"} == {0.9}
+    # the raw readout's cells record their machine, as training runs do (the fake's do not)
+    from skipsnn.train.devices import host
+
+    assert {x["host"]["cpu"] for x in runs if x["method"] == "raw"} == {host()["cpu"]}
+    assert {x["host"] for x in runs if x["method"] != "raw"} == {None}
     # every seed's paired difference, drawn beside the table
     assert (tmp_path / "paired_differences.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     calls.clear()

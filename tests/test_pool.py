@@ -101,6 +101,14 @@ def test_place_may_differ_between_batches_but_not_the_config(tmp_path):
         pool([tmp_path / "one", tmp_path / "three"], tmp_path / "no")
 
 
+def test_the_machines_of_each_batch_are_recorded(tmp_path):
+    amd = {"cpu": "AMD EPYC", "threads": 1}
+    _batch(tmp_path / "one", range(3), host=amd)
+    _batch(tmp_path / "two", range(3, 6), host=None)  # written before runs recorded it
+    r = pool([tmp_path / "one", tmp_path / "two"], tmp_path / "out")
+    assert [p["hosts"] for p in r["pooled_from"]] == [[amd], []]
+
+
 def test_batches_written_before_configs_were_recorded_pool_unchecked(tmp_path):
     _batch(tmp_path / "one", range(3), config=None)
     _batch(tmp_path / "two", range(3, 6))

@@ -28,6 +28,7 @@ from ..atomic import write_json, write_text
 from ..config import Config
 from ..errors import ConfigError
 from ..network import count_params
+from ..train.devices import host
 from .paired_plot import FIGURE, plot_paired_differences
 from .protocol import VARIANTS as PATHWAY_VARIANTS
 from .protocol import (
@@ -106,6 +107,7 @@ def _baseline_cell(v: Variant, cfg: Config, run_dir: Path, data) -> dict[str, An
         r = raw_readout(cfg, data=data, **v.options)
     else:
         r = train_conv_gru(cfg, data=data, **v.options.get("gru", {}))
+    r = {**r, "host": host()}  # as a training run's metrics record it
     write_json(done, r)
     return r
 
@@ -188,6 +190,8 @@ def compare(
                 "params": r.get("params"),
                 "epochs": trained_epochs(run_cfg) if v.kind != "raw" else None,
                 "method": run_cfg.train.method if v.kind == "mmnd" else v.kind,
+                # where it ran: batches pooled from several machines stay traceable
+                "host": r.get("host"),
                 **({"error": r["error"]} if "error" in r else {}),
             }
         )

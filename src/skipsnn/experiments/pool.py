@@ -15,6 +15,7 @@ Bonferroni). The 95% columns stay, so the table reads like every other.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,13 @@ def _dataset(folder: Path) -> str | None:
     md = folder / "compare.md" if folder.is_dir() else folder.parent / "compare.md"
     m = re.match(r"\| (\S+) \(", md.read_text(errors="replace")) if md.is_file() else None
     return m.group(1) if m else None
+
+
+def _hosts(runs: list[dict]) -> list[dict]:
+    """The distinct machines a folder's runs record (none for folders written before
+    comparisons recorded them)."""
+    seen = {json.dumps(r["host"], sort_keys=True) for r in runs if isinstance(r.get("host"), dict)}
+    return [json.loads(h) for h in sorted(seen)]
 
 
 def _same_runs(runs: list[dict], sources: list[str]) -> None:
@@ -140,7 +148,7 @@ def pool(folders: Sequence[str | Path], out: str | Path, level: float = 0.95) ->
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pooled_from = [
-        {"folder": str(f), "seeds": sorted({r["seed"] for r in rs})}
+        {"folder": str(f), "seeds": sorted({r["seed"] for r in rs}), "hosts": _hosts(rs)}
         for f, (_, rs, _) in zip(folders, loaded, strict=True)
     ]
     doc = {
