@@ -448,7 +448,7 @@ def comparison_json(rng, first_seed: int = 0) -> bytes:
     elif how == "drop":
         del pick(runs)[pick(["variant", "seed", "fraction", "test_accuracy"])]
     elif how == "top":
-        doc[pick(["runs", "rows", "variant_set", "config", "level"])] = pick(JUNK_VALUES)
+        doc[pick(["runs", "rows", "variant_set", "config", "level", "variants"])] = pick(JUNK_VALUES)
     text = json.dumps(doc).encode()
     return mutate(rng, text) if how == "bytes" else text
 

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from ..config import DATASETS, METHODS
+from ..errors import ConfigError
 from ..folders import check_output_file, check_writable
 from ..limits import LIMITS
 from ._common import (
@@ -126,7 +127,8 @@ def register(sub) -> None:
         "two, both with the skip), 'skip' (the full network beside the same network without "
         "its skip, same budget), 'mix-vs-gru' (the full network beside the conv-GRU of its "
         "budget reading its hidden state averaged over time), 'threads-bptt' and "
-        "'threads-stdp' (the same seeded run at 1 and 2 threads). Writes compare.md "
+        "'threads-stdp' (the same seeded run at 1 and 2 threads), 'configs' (whole configs: "
+        "--config, or the dataset's default, beside each --against FILE). Writes compare.md "
         "(mean ± 95% CI, paired differences to the first variant) and results.json.",
     )
     _common(c, seeds=5)
@@ -156,9 +158,18 @@ def register(sub) -> None:
             "mix-vs-gru",
             "threads-bptt",
             "threads-stdp",
+            "configs",
         ),
     )
     c.add_argument("--fractions", type=_floats, default=[1.0], help="label fractions (1.0)")
+    c.add_argument(
+        "--against",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="'configs' only: a YAML config trained beside --config (the reference) on the "
+        "same seeds; repeat for more. Variants are named by file name.",
+    )
     c.set_defaults(handler=run_compare)
     g = s.add_parser(
         "plot",
@@ -257,13 +268,31 @@ def run_ablation(args) -> int:
     )
 
 
+def _config_variants(args, cfg):
+    """The 'configs' comparison's variants: --config (or the default) and each --against,
+    loaded as --config is and given the same command-line train options."""
+    from ..experiments.protocol import base_config
+    from ..experiments.variant_sets import config_variants
+
+    if not args.against:
+        raise ConfigError("the 'configs' comparison needs at least one --against FILE")
+    named = [(args.config.stem if args.config else "default", cfg)]
+    for path in args.against:
+        other = base_config(args.dataset, path, args.root, args.epochs)
+        named.append((path.stem, other.replace(train=_train_options(args))))
+    return config_variants(named)
+
+
 def run_compare(args) -> int:
     from ..experiments.compare import compare
     from ..experiments.protocol import base_config
 
+    if args.against and args.variant_set != "configs":
+        raise ConfigError("--against is for the 'configs' comparison only")
     check_writable(args.out)  # before the data loads
     cfg = base_config(args.dataset, args.config, args.root, args.epochs)
     cfg = cfg.replace(train=_train_options(args))
+    variants = _config_variants(args, cfg) if args.variant_set == "configs" else None
     r = compare(
         cfg,
         args.out,
@@ -272,6 +301,7 @@ def run_compare(args) -> int:
         seeds=args.seeds,
         first_seed=args.first_seed,
         progress=not args.no_progress,
+        variants=variants,
     )
     return emit({"compare": str(args.out / "compare.md"), "rows": r["rows"]}, args.json, r["table"])
 

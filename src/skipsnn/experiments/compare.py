@@ -123,16 +123,27 @@ def compare(
     progress: bool = True,
     train_fn=_default_train,
     data: Any = None,
+    variants: Sequence[Variant] | None = None,
 ) -> dict[str, Any]:
-    """Train every (variant, fraction, seed) cell; write ``compare.md`` and ``results.json``."""
-    if variant_set not in VARIANT_SETS:
-        raise ConfigError(f"unknown variant set {variant_set!r}; choose {', '.join(VARIANT_SETS)}")
+    """Train every (variant, fraction, seed) cell; write ``compare.md`` and ``results.json``.
+
+    ``variant_set`` names one of `VARIANT_SETS`, or is ``"configs"`` with ``variants``
+    given (`variant_sets.config_variants`: whole configs compared, ``cfg`` the first).
+    """
+    if variant_set == "configs":
+        if not variants:
+            raise ConfigError("the 'configs' comparison needs its variants (config_variants)")
+    elif variants is not None:
+        raise ConfigError("variants are given only to the 'configs' comparison")
+    elif variant_set not in VARIANT_SETS:
+        choices = ", ".join([*VARIANT_SETS, "configs"])
+        raise ConfigError(f"unknown variant set {variant_set!r}; choose {choices}")
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
     if first_seed < 0:
         raise ConfigError(f"--first-seed must be at least 0, got {first_seed}")
     check_fractions(fractions)
-    variants = VARIANT_SETS[variant_set]
+    variants = tuple(variants) if variants else VARIANT_SETS[variant_set]
     data = _load_data(cfg, progress) if data is None else data
     train_set = data["train"] if isinstance(data, dict) else data[0]
     # A variant that changes the data itself (its training size) gets its own splits.
@@ -197,9 +208,17 @@ def compare(
         )
     rows = summarize(results, [v.name for v in variants], list(fractions))
     md = compare_markdown(cfg.dataset.name, variant_set, rows)
+    if variant_set == "configs":
+        md += configs_note([v._asdict() for v in variants])
     write_text(out / "compare.md", md)
-    doc = {"variant_set": variant_set, "config": cfg.to_dict(), "runs": results, "rows": rows}
-    write_json(out / "results.json", doc)  # the config lets `pool` check what it joins
+    doc = {
+        "variant_set": variant_set,
+        "config": cfg.to_dict(),
+        "variants": [v._asdict() for v in variants],
+        "runs": results,
+        "rows": rows,
+    }
+    write_json(out / "results.json", doc)  # config and variants let `pool` check what it joins
     if seeds >= 2 and len(variants) >= 2:
         title = f"{cfg.dataset.name} ({variant_set})"
         plot_paired_differences(results, [v.name for v in variants], title, out / FIGURE)
@@ -297,6 +316,25 @@ def summarize(
             ]
             rows.append({"fraction": f, **row, "params": max(params) if params else None})
     return rows
+
+
+def _dotted(overrides: dict, at: str = "") -> list[str]:
+    """The dotted keys a nested override sets (``network.dynamics``)."""
+    keys = []
+    for k, v in overrides.items():
+        keys += _dotted(v, f"{at}{k}.") if isinstance(v, dict) and v else [f"{at}{k}"]
+    return keys
+
+
+def configs_note(variants: list[dict]) -> str:
+    """Below a 'configs' table: which keys each config changes in the reference (the file
+    names alone do not say what was compared; results.json holds the values)."""
+    ref = variants[0]["name"]
+    lines = [
+        f"- {v['name']} differs from {ref} in: {', '.join(_dotted(v['overrides'])) or 'nothing'}"
+        for v in variants[1:]
+    ]
+    return "\n" + "\n".join(lines) + "\n"
 
 
 def pm(mean: float | None, half: float | None, digits: int = 1) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..atomic import write_json, write_text
 from ..errors import ConfigError
-from .compare import compare_markdown, summarize
+from .compare import compare_markdown, configs_note, summarize
 from .paired_plot import FIGURE, plot_paired_differences, read_comparison
 
 
@@ -97,6 +97,42 @@ def _same_config(loaded: list[tuple], folders: list[Path]) -> bool:
     return True
 
 
+def _variants(data: dict, folder: Path, names: list[str]) -> list | None:
+    """A folder's recorded variants, checked against its table's, or None for a folder
+    written before comparisons recorded them."""
+    v = data.get("variants")
+    if v is None:
+        return None
+    ok = (
+        isinstance(v, list)
+        and all(isinstance(x, dict) and isinstance(x.get("overrides"), dict) for x in v)
+        and [x.get("name") for x in v] == names
+    )
+    if not ok:
+        raise ConfigError(
+            f"{folder}: 'variants' must list the table's variants in order, each with its "
+            "name and overrides"
+        )
+    return v
+
+
+def _same_variants(loaded: list[tuple], folders: list[Path]) -> list | None:
+    """The variants every folder records, or None if one records none; refuses folders
+    whose variants (overrides, options) differ: in a 'configs' comparison the names are
+    file names and say nothing of the contents."""
+    recorded = [_variants(d, f, names) for f, (d, _, names) in zip(folders, loaded, strict=True)]
+    if any(v is None for v in recorded):
+        return None
+    for f, v in zip(folders[1:], recorded[1:], strict=True):
+        for a, b in zip(recorded[0], v, strict=True):
+            if a != b:
+                raise ConfigError(
+                    f"{folders[0]} and {f} define the variant {a['name']!r} differently: "
+                    "not one comparison"
+                )
+    return recorded[0]
+
+
 def pool(folders: Sequence[str | Path], out: str | Path, level: float = 0.95) -> dict[str, Any]:
     """Join the comparisons in ``folders`` (disjoint seeds); write ``compare.md``,
     ``results.json`` and the paired-difference figure to ``out``."""
@@ -123,6 +159,7 @@ def pool(folders: Sequence[str | Path], out: str | Path, level: float = 0.95) ->
             raise ConfigError(
                 f"{f} compares {n}, {folders[0]} compares {names}: not one comparison"
             )
+    recorded = _same_variants(loaded, folders)
     datasets = {_dataset(f) for f in folders} - {None}
     if len(datasets) > 1:
         raise ConfigError(f"the folders' tables name different datasets: {sorted(datasets)}")
@@ -145,6 +182,8 @@ def pool(folders: Sequence[str | Path], out: str | Path, level: float = 0.95) ->
     dataset = datasets.pop() if datasets else "pooled"
     variant_set = variant_sets.pop()
     md = compare_markdown(dataset, variant_set, rows, level)
+    if variant_set == "configs" and recorded:
+        md += configs_note(recorded)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pooled_from = [
@@ -157,6 +196,7 @@ def pool(folders: Sequence[str | Path], out: str | Path, level: float = 0.95) ->
         "level": level,
         "config_checked": config_checked,
         **({"config": loaded[0][0]["config"]} if config_checked else {}),
+        **({"variants": recorded} if recorded else {}),
     }
     write_text(out / "compare.md", md)
     write_json(out / "results.json", {**doc, "runs": runs, "rows": rows})

@@ -8,8 +8,11 @@ the mMND network's parameter count).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
+from ..config import Config
+from ..errors import ConfigError
 from .protocol import VARIANTS as PATHWAY_VARIANTS
 
 
@@ -280,3 +283,52 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
         ),
     ),
 }
+
+
+# What fixes a run's splits and test set (the training size may differ: a larger set
+# begins with the smaller one's samples, and the test set stays the same).
+PAIRING_KEYS = ("name", "root", "n_bins", "size", "seed")
+
+
+def config_difference(base: dict, other: dict) -> dict:
+    """The keys of ``other`` that differ from ``base``, nested as `Config.replace` takes
+    them (mappings compared key by key, anything else, lists included, whole)."""
+    diff: dict[str, Any] = {}
+    for k, v in other.items():
+        b = base.get(k)
+        if isinstance(v, dict) and isinstance(b, dict):
+            sub = config_difference(b, v)
+            if sub:
+                diff[k] = sub
+        elif v != b or k not in base:
+            diff[k] = v
+    return diff
+
+
+def config_variants(configs: Sequence[tuple[str, Config]]) -> tuple[Variant, ...]:
+    """The ``configs`` set: each named config as one mMND variant, the first the reference.
+
+    A variant's overrides are what its config changes in the first one's, so the
+    comparison records what was compared. Every config must fix the same splits and test
+    set (`PAIRING_KEYS` of its dataset section): the differences are paired by seed.
+    """
+    if len(configs) < 2:
+        raise ConfigError("the 'configs' comparison needs --config and at least one --against")
+    names = [n for n, _ in configs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"two configs are both named {twice[0]!r}: rename one of the files")
+    (first, base), rest = configs[0], configs[1:]
+    ref = base.to_dict()
+    out = [Variant(first, "mmnd", {}, {})]
+    for name, cfg in rest:
+        d = cfg.to_dict()
+        moved = [k for k in PAIRING_KEYS if d["dataset"][k] != ref["dataset"][k]]
+        if moved:
+            raise ConfigError(
+                f"{name} has a different dataset.{moved[0]} from {first} "
+                f"({d['dataset'][moved[0]]!r}, not {ref['dataset'][moved[0]]!r}): a paired "
+                "comparison needs the same splits and test set"
+            )
+        out.append(Variant(name, "mmnd", config_difference(ref, d), {}))
+    return tuple(out)
