@@ -51,7 +51,14 @@ def test_compare_tables_match_their_json(folder):
     data = json.loads((folder / "results.json").read_text())
     dataset = re.match(r"\| (\S+) \(", md).group(1)
     assert (
-        compare_markdown(dataset, data["variant_set"], data["rows"], data.get("level", 0.95)) == md
+        compare_markdown(
+            dataset,
+            data["variant_set"],
+            data["rows"],
+            data.get("level", 0.95),
+            data.get("variants"),
+        )
+        == md
     )
     by_variant = {}
     for run in data["runs"]:
@@ -1180,3 +1187,65 @@ def test_skip_in_the_2_and_8_network_pooled_over_108_seeds_is_quoted_as_computed
         f"training accuracy {train[skip].mean():.1f}% with the skip, "
         f"{train[no_skip].mean():.1f}% without, at 5,158 and 5,094 parameters" in flat
     )
+
+
+@pytest.mark.parametrize(
+    "folder, size, stated",
+    [
+        (
+            "configs_tau_400_s337",
+            400,
+            "8.5 ± 2.7 points at 400 per class (97.5% interval 5.8 to 11.3)",
+        ),
+        ("configs_tau_100_s337", 100, "6.7 ± 2.5 points at 100 per class (4.2 to 9.2)"),
+    ],
+)
+def test_the_two_mixes_side_by_side_are_quoted_as_computed(folder, size, stated):
+    """The declared direct comparison of the tau_m 1-and-4 and 2-and-8 mixes, one 97.5%
+    interval per training size (two tests); both lie above 0, so the claim is stated."""
+    flat = " ".join(README.split())
+    data, runs = _runs_by_variant(folder)
+    assert data["variant_set"] == "configs"
+    first, second = data["variants"]
+    # the two files differ in their dynamics alone: the comparison is the mix
+    assert first["overrides"] == {} and list(second["overrides"]) == ["network"]
+    assert list(second["overrides"]["network"]) == ["dynamics"]
+    assert [d["tau_m"] for d in data["config"]["network"]["dynamics"]] == [2.0, 8.0]
+    assert [d["tau_m"] for d in second["overrides"]["network"]["dynamics"]] == [1.0, 4.0]
+    assert data["config"]["dataset"]["train_per_class"] == (400 if size == 400 else None)
+    _, acc, d, (m95, h95) = _second_minus_first(folder, range(337, 391))
+    m, h = _ci(d, 0.975)
+    assert m - h > 0  # as declared: the mix of 1 and 4 is stated ahead
+    assert f"{m:.1f} ± {h:.1f} points at {size} per class" in stated and stated in flat
+    lo_hi = f"{m - h:.1f} to {m + h:.1f}"
+    assert lo_hi in stated
+    assert (
+        "both 97.5% intervals lie above 0, so, as declared, the claim is stated at both sizes"
+        in flat
+    )
+    fast, slow = (acc[second["name"]], acc[first["name"]])
+    ahead = f"ahead on {int(np.sum(d > 0))}"
+    assert ahead in flat and np.sum(d == 0) == 0
+    assert f"test accuracy {fast.mean():.1f}% against {slow.mean():.1f}%" in flat
+    assert (
+        f"ranges {fast.min():.1f}-{fast.max():.1f}% and {slow.min():.1f}-{slow.max():.1f}%" in flat
+    )
+    train = {v: np.mean([100 * r["train_accuracy"] for r in runs[v]]) for v in runs}
+    assert (
+        f"mean training accuracy {train[second['name']]:.1f}% against "
+        f"{train[first['name']]:.1f}%" in flat
+    )
+    assert (
+        f"median {np.median(d):.1f}" in flat or f"median difference is {np.median(d):.1f}" in flat
+    )
+    assert f"paired SD {np.std(d, ddof=1):.1f}" in flat
+    assert {json.dumps(r["host"], sort_keys=True) for r in data["runs"]} and all(
+        r["host"]["threads"] == 1 for r in data["runs"]
+    )
+    # the summary, Not done, training.md and the shipped config's comment quote it too
+    assert f"by {m:.1f} ± {h:.1f}" in flat or f"and {m:.1f} ± {h:.1f} at 100 per class" in flat
+    training = " ".join((RESULTS.parent / "training.md").read_text().split())
+    assert f"{m:.1f} ± {h:.1f}" in training
+    if size == 100:
+        shipped = (RESULTS.parents[1] / "configs" / "rhythms.yaml").read_text()
+        assert f"tests {m:.1f} points higher at this size, 54 seeds paired" in shipped

@@ -207,14 +207,13 @@ def compare(
             }
         )
     rows = summarize(results, [v.name for v in variants], list(fractions))
-    md = compare_markdown(cfg.dataset.name, variant_set, rows)
-    if variant_set == "configs":
-        md += configs_note([v._asdict() for v in variants])
+    recorded = [v._asdict() for v in variants]
+    md = compare_markdown(cfg.dataset.name, variant_set, rows, variants=recorded)
     write_text(out / "compare.md", md)
     doc = {
         "variant_set": variant_set,
         "config": cfg.to_dict(),
-        "variants": [v._asdict() for v in variants],
+        "variants": recorded,
         "runs": results,
         "rows": rows,
     }
@@ -347,11 +346,19 @@ def pm(mean: float | None, half: float | None, digits: int = 1) -> str:
     return f"{mean:.{digits}f} ± {half:.{digits}f}"
 
 
-def compare_markdown(dataset: str, variant_set: str, rows: list[dict], level: float = 0.95) -> str:
+def compare_markdown(
+    dataset: str,
+    variant_set: str,
+    rows: list[dict],
+    level: float = 0.95,
+    variants: list[dict] | None = None,
+) -> str:
     """One row per (fraction, variant): accuracy mean ± 95% CI, paired difference, seeds.
 
     At a ``level`` other than 95% (a pooled comparison's declared level, `pool`) a column
     gives the paired difference with its interval at that level too (row key ``diff_ci``).
+    A 'configs' comparison's recorded ``variants`` add a line per config below the table:
+    which keys it changes in the reference (`configs_note`).
     """
     extra = level != 0.95
     head = f" paired difference, {100 * level:g}% CI (points) |" if extra else ""
@@ -370,4 +377,5 @@ def compare_markdown(dataset: str, variant_set: str, rows: list[dict], level: fl
             + (f"| {wide} " if extra else "")
             + f"| {r['n']} | {params} |"
         )
-    return "\n".join(lines) + "\n"
+    note = configs_note(variants) if variant_set == "configs" and variants else ""
+    return "\n".join(lines) + "\n" + note

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..atomic import write_json, write_text
 from ..errors import ConfigError
-from .compare import compare_markdown, configs_note, summarize
+from .compare import compare_markdown, summarize
 from .paired_plot import FIGURE, plot_paired_differences, read_comparison
 
 
@@ -181,9 +181,7 @@ def pool(folders: Sequence[str | Path], out: str | Path, level: float = 0.95) ->
     rows = summarize(runs, names, fractions, level)
     dataset = datasets.pop() if datasets else "pooled"
     variant_set = variant_sets.pop()
-    md = compare_markdown(dataset, variant_set, rows, level)
-    if variant_set == "configs" and recorded:
-        md += configs_note(recorded)
+    md = compare_markdown(dataset, variant_set, rows, level, recorded)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pooled_from = [
