@@ -403,6 +403,12 @@ def cli_argv(rng, d: Path) -> tuple[list[str], bool, Path | None]:
             bad = pick([bad, ["--budget-v", "0"], ["--workers", "0"], ["--final-epochs", "0"]])
             bad = bad if bad[0] != "--threads" else ["--workers", "0"]
             return ["search", "--out", str(out), "--no-progress", *bad], True, out
+        if rng.random() < 0.3:  # `compare configs` with an --against that cannot be paired
+            other = d / "fuzz_other.yaml"
+            other.write_bytes(pick([b"dataset: {n_bins: 7}\n", b"dataset: {seed: 3}\n", b"train: {epochs: 0}\n", b"[1, 2]\n", b"\xff\xfe"]))
+            against = pick([str(other), str(d / "missing.yaml")])
+            argv = ["reproduce", "compare", "configs", "--dataset", "rhythms", "--against", against]
+            return [*argv, "--out", str(out), "--no-progress"], True, out
         bad = pick([bad, ["--seeds", "0"], ["--fractions", "nan"], ["--dataset", "bogus"]])
         bad = bad if bad[0] not in ("--threads", "--seed") else ["--seeds", "0"]
         return ["reproduce", pick(["table3", "ablation"]), "--out", str(out), "--no-progress", *bad], True, out

@@ -1249,3 +1249,23 @@ def test_the_two_mixes_side_by_side_are_quoted_as_computed(folder, size, stated)
     if size == 100:
         shipped = (RESULTS.parents[1] / "configs" / "rhythms.yaml").read_text()
         assert f"tests {m:.1f} points higher at this size, 54 seeds paired" in shipped
+
+
+def test_the_faster_mix_on_gestures_is_quoted_as_computed():
+    """The descriptive transfer check of the tau_m 1-and-4 file beside the config on
+    gestures, and the config's runs against the earlier transfer folder's."""
+    flat = " ".join(README.split())
+    runs, acc, d, (m, h) = _second_minus_first("transfer_tau_gestures", range(5))
+    assert (
+        m - h < 0 < m + h and f"the {m:.1f} ± {h:.1f} points between them is not resolved" in flat
+    )
+    every = np.concatenate(list(acc.values()))
+    assert f"(every run {every.min():.1f}-{every.max():.1f}%, all 100% on the training set)" in flat
+    assert all(r["train_accuracy"] == 1.0 for v in runs for r in runs[v])
+    config = ", ".join(f"{a:.1f}" for a in acc["rhythms"])
+    earlier = json.loads((RESULTS / "transfer_gestures" / "results.json").read_text())
+    before = ", ".join(
+        f"{100 * r['test_accuracy']:.1f}" for r in sorted(earlier, key=lambda r: r["seed"])
+    )
+    assert config != before
+    assert f"({config}%) are not those of `transfer_gestures` above ({before}%)" in flat
