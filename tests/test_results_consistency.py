@@ -1269,3 +1269,37 @@ def test_the_faster_mix_on_gestures_is_quoted_as_computed():
     )
     assert config != before
     assert f"({config}%) are not those of `transfer_gestures` above ({before}%)" in flat
+
+
+def test_the_faster_mix_against_the_gru_at_100_per_class_is_quoted_as_computed():
+    """The declared test of the tau_m 1-and-4 file against the conv-GRU of its size at
+    100 per class: one 95% interval, below 0, so the mix is stated ahead."""
+    flat = " ".join(README.split())
+    runs, acc, d, (m, h) = _second_minus_first("mix_vs_gru_100_s391", range(391, 431))
+    data, _ = _runs_by_variant("mix_vs_gru_100_s391")
+    assert [x["tau_m"] for x in data["config"]["network"]["dynamics"]] == [1.0, 4.0]
+    assert data["config"]["dataset"]["train_per_class"] is None  # the default, 100
+    assert m + h < 0  # as declared: the mix is stated ahead
+    assert "the interval lies below 0, so, as declared, the claim is stated.** The GRU" in flat
+    assert (
+        f"minus the mix is {m:.1f} ± {h:.1f} points (95% interval {m - h:.1f} to {m + h:.1f})"
+        in flat
+    )
+    mix, gru = runs
+    assert (
+        f"the mix is ahead on {int(np.sum(d < 0))} of the 40 seeds" in flat and np.sum(d == 0) == 0
+    )
+    assert (
+        f"median difference is {np.median(d):.1f} points and the paired SD {np.std(d, ddof=1):.1f}"
+        in flat
+    )
+    assert f"test accuracy {acc[mix].mean():.1f}% against {acc[gru].mean():.1f}%" in flat
+    train = {v: np.mean([100 * r["train_accuracy"] for r in runs[v]]) for v in runs}
+    assert (
+        f"mean training accuracy {train[mix]:.1f}% for the mix and {train[gru]:.1f}% for the GRU"
+        in flat
+    )
+    summary = f"by {-m:.1f} ± {h:.1f} points"
+    assert f"the conv-GRU of its size with the readout over time, {summary} (40 fresh seeds" in flat
+    training = " ".join((RESULTS.parent / "training.md").read_text().split())
+    assert f"averaged over time {summary} (40 seeds)" in training
