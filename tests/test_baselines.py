@@ -271,3 +271,44 @@ def test_gru_tuned_set_trains_each_setting_as_its_own_run(tmp_path, data):
     }  # fmt: skip
     with pytest.raises(Exception, match="budget_scale"):
         train_conv_gru(cfg, data=data, budget_scale=0.0)
+
+
+def test_gru_training_set_changes_only_the_grus_epochs_and_learning_rate(
+    tmp_path, data, monkeypatch
+):
+    """'gru-training': the full network and the time-mean GRU as in mix-vs-gru, and that
+    GRU with twice the epochs, 3x and 0.3x the learning rate, each recorded by its run."""
+    import json
+
+    from skipsnn.experiments.compare import VARIANT_SETS, variant_cfg
+
+    vs = VARIANT_SETS["gru-training"]
+    assert vs[:2] == VARIANT_SETS["mix-vs-gru"]  # the same cells as mix-vs-gru's
+    base = default_config("rhythms")
+    cfgs = [variant_cfg(base, v, 1.0, 3) for v in vs]
+    assert [c.train.lr for c in cfgs] == pytest.approx([0.01, 0.01, 0.01, 0.03, 0.003])
+    assert [c.train.epochs for c in cfgs] == [40, 40, 80, 40, 40]
+    assert all(v.options["gru"] == {"readout": "mean"} for v in vs[1:])
+    assert {c.train.seed for c in cfgs} == {3}
+    assert all(c.network == cfgs[1].network for c in cfgs[1:])
+
+    def fake_train(cfg, out_dir, data, progress):
+        out_dir.mkdir(parents=True)
+        m = {"test_accuracy": 0.5, "train_accuracy": 0.9, "params": 7}
+        (out_dir / "metrics.json").write_text(json.dumps(m))
+        return m
+
+    adam, seen = torch.optim.Adam, []
+
+    def recording_adam(params, lr, **kw):  # what the GRU's optimizer is given
+        seen.append(lr)
+        return adam(params, lr=lr, **kw)
+
+    monkeypatch.setattr(torch.optim, "Adam", recording_adam)
+    cfg = _cfg(epochs=2, batch_size=64, lr=0.01)
+    compare(cfg, tmp_path, "gru-training", seeds=1, train_fn=fake_train, data=data,
+            progress=False)  # fmt: skip
+    runs = [json.loads(p.read_text()) for p in sorted((tmp_path / "runs").glob("conv_gru*/m*"))]
+    got = sorted((m["epochs"], round(m["lr"], 6), m["readout"]) for m in runs)
+    assert got == [(2, 0.003, "mean"), (2, 0.01, "mean"), (2, 0.03, "mean"), (4, 0.01, "mean")]
+    assert sorted(seen) == pytest.approx([0.003, 0.01, 0.01, 0.03])

@@ -126,7 +126,9 @@ def register(sub) -> None:
         "budget), 'mix-vs-middle' (the full network beside one dynamic at the middle of its "
         "two, both with the skip), 'skip' (the full network beside the same network without "
         "its skip, same budget), 'mix-vs-gru' (the full network beside the conv-GRU of its "
-        "budget reading its hidden state averaged over time), 'threads-bptt' and "
+        "budget reading its hidden state averaged over time), 'gru-training' (the full network "
+        "beside that GRU at the config's training settings, with twice the epochs, and at 3x "
+        "and 0.3x the learning rate), 'threads-bptt' and "
         "'threads-stdp' (the same seeded run at 1 and 2 threads), 'configs' (whole configs: "
         "--config, or the dataset's default, beside each --against FILE). Writes compare.md "
         "(mean ± 95% CI, paired differences to the first variant) and results.json.",
@@ -156,6 +158,7 @@ def register(sub) -> None:
             "mix-vs-middle",
             "skip",
             "mix-vs-gru",
+            "gru-training",
             "threads-bptt",
             "threads-stdp",
             "configs",

@@ -225,6 +225,8 @@ def train_conv_gru(
         "seed": tr.seed,
         "label_fraction": tr.label_fraction,
         "epochs": tr.epochs,
+        "lr": tr.lr,
+        "weight_decay": tr.weight_decay,
         "n_train": len(train_idx),
         "train_accuracy": train_acc,
         "val_accuracy": accuracy(x[split.val], y[split.val]),

@@ -74,6 +74,8 @@ def variant_cfg(base: Config, v: Variant, fraction: float, seed: int, budget=Non
         tr["epochs"] = max(1, round(cfg.train.epochs / fraction))
     if "epochs_scale" in v.options:  # relative, so the set fits any dataset's config
         tr["epochs"] = max(1, round(cfg.train.epochs * v.options["epochs_scale"]))
+    if "lr_scale" in v.options:
+        tr["lr"] = cfg.train.lr * v.options["lr_scale"]
     return cfg.replace(train=tr)
 
 
