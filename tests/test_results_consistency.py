@@ -1303,3 +1303,52 @@ def test_the_faster_mix_against_the_gru_at_100_per_class_is_quoted_as_computed()
     assert f"the conv-GRU of its size with the readout over time, {summary} (40 fresh seeds" in flat
     training = " ".join((RESULTS.parent / "training.md").read_text().split())
     assert f"averaged over time {summary} (40 seeds)" in training
+
+
+def test_the_mix_against_the_gru_at_four_training_settings_is_quoted_as_computed():
+    """The declared test of the GRU's training settings at 100 per class: four GRU rows
+    against the mix, each at 98.75% (Bonferroni over four), all below 0, so stated."""
+    flat = " ".join(README.split())
+    data, runs = _runs_by_variant("gru_training_100_s431")
+    assert all([r["seed"] for r in runs[v]] == list(range(431, 471)) for v in runs)
+    assert [x["tau_m"] for x in data["config"]["network"]["dynamics"]] == [1.0, 4.0]
+    assert data["config"]["dataset"]["train_per_class"] is None  # the default, 100
+    mix, *grus = runs
+    assert mix == "heterogeneous, skip" and len(grus) == 4
+    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
+    train = {v: np.mean([100 * r["train_accuracy"] for r in runs[v]]) for v in runs}
+    widened = [_ci(acc[g] - acc[mix], 1 - 0.05 / 4) for g in grus]
+    assert all(m + h < 0 for m, h in widened)  # as declared: the claim is stated
+    assert "all four 98.75% intervals lie below 0, so, as declared, the claim is stated." in flat
+    (m0, h0), (m1, h1), (m2, h2), (m3, h3) = widened
+    assert (
+        f"{m0:.1f} ± {h0:.1f} points at the mix's settings (98.75% interval {m0 - h0:.1f} to "
+        f"{m0 + h0:.1f}), {m1:.1f} ± {h1:.1f} with twice the epochs ({m1 - h1:.1f} to "
+        f"{m1 + h1:.1f}), {m2:.1f} ± {h2:.1f} at 3x the learning rate ({m2 - h2:.1f} to "
+        f"{m2 + h2:.1f}) and {m3:.1f} ± {h3:.1f} at 0.3x ({m3 - h3:.1f} to {m3 + h3:.1f})"
+    ) in flat
+    d = [acc[g] - acc[mix] for g in grus]
+    assert all(np.sum(x == 0) == 0 for x in d)
+    ahead = ", ".join(str(int(np.sum(x < 0))) for x in d[:3])
+    assert f"ahead of the four GRUs on {ahead} and {int(np.sum(d[3] < 0))} of the 40" in flat
+    medians = ", ".join(f"{np.median(x):.1f}" for x in d[:3])
+    assert f"median differences {medians} and {np.median(d[3]):.1f} points" in flat
+    sds = ", ".join(f"{np.std(x, ddof=1):.1f}" for x in d[:3])
+    assert f"paired SDs {sds} and {np.std(d[3], ddof=1):.1f}" in flat
+    g0, g1, g2, g3 = grus
+    assert (
+        f"mix {train[mix]:.1f}%; GRU {train[g0]:.1f}% at the mix's settings, {train[g1]:.1f}% "
+        f"with twice the epochs, {train[g2]:.1f}% at 3x and {train[g3]:.1f}% at 0.3x"
+    ) in flat
+    stuck = [r["train_accuracy"] <= 1 / 6 + 1e-6 for r in runs[g2]]
+    rest = np.array([a for a, s in zip(acc[g2], stuck, strict=True) if not s])
+    gap = np.mean([a - b for a, b, s in zip(acc[g2], acc[mix], stuck, strict=True) if not s])
+    assert f"rate {sum(stuck)} of the 40 GRU runs never leave chance" in flat
+    assert f"over the other {len(rest)}, chosen after seeing the data, it tests at" in flat
+    assert f"{rest.mean():.1f}%, {-gap:.1f} points below the mix on the same seeds" in flat
+    m95, h95 = _ci(d[0])
+    assert f"on fresh seeds: {m95:.1f} ± {h95:.1f} points (95%)" in flat
+    summary = f"by {-m0:.1f} ± {h0:.1f}, {-m1:.1f} ± {h1:.1f}, {-m2:.1f} ± {h2:.1f} and"
+    assert f"{summary} {-m3:.1f} ± {h3:.1f} points, 98.75% intervals, four tests" in flat
+    training = " ".join((RESULTS.parent / "training.md").read_text().split())
+    assert f"(by {-m1:.1f} ± {h1:.1f}, {-m2:.1f} ± {h2:.1f} and {-m3:.1f} ± {h3:.1f}" in training
