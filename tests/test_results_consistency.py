@@ -1352,3 +1352,43 @@ def test_the_mix_against_the_gru_at_four_training_settings_is_quoted_as_computed
     assert f"{summary} {-m3:.1f} ± {h3:.1f} points, 98.75% intervals, four tests" in flat
     training = " ".join((RESULTS.parent / "training.md").read_text().split())
     assert f"(by {-m1:.1f} ± {h1:.1f}, {-m2:.1f} ± {h2:.1f} and {-m3:.1f} ± {h3:.1f}" in training
+
+
+def test_the_faster_mix_trained_longer_and_wider_is_quoted_as_computed():
+    """The declared capacity test of the 100-per-class file of tau_m 1 and 4: two rows
+    against the file, each at 97.5% (Bonferroni over two), both above 0, so stated."""
+    flat = " ".join(README.split())
+    data, runs = _runs_by_variant("capacity_tau1_4_s471")
+    assert all([r["seed"] for r in runs[v]] == list(range(471, 511)) for v in runs)
+    assert [x["tau_m"] for x in data["config"]["network"]["dynamics"]] == [1.0, 4.0]
+    assert data["config"]["train"]["epochs"] == 40
+    base, longer, wider = runs
+    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
+    train = {v: np.mean([100 * r["train_accuracy"] for r in runs[v]]) for v in runs}
+    d = {v: acc[v] - acc[base] for v in (longer, wider)}
+    (m1, h1), (m2, h2) = (_ci(d[v], 0.975) for v in (longer, wider))
+    assert m1 - h1 > 0 and m2 - h2 > 0  # as declared: both stated
+    assert "both 97.5% intervals lie above 0, so, as declared, both are stated." in flat
+    assert (
+        f"the mix tests {m1:.1f} ± {h1:.1f} points higher (97.5% interval {m1 - h1:.1f} to "
+        f"{m1 + h1:.1f}); with its channels doubled, {m2:.1f} ± {h2:.1f} points higher "
+        f"({m2 - h2:.1f} to {m2 + h2:.1f})"
+    ) in flat
+    for v, what in ((longer, "80 epochs is ahead on"), (wider, "channels doubled ahead on")):
+        x = d[v]
+        counts = f"{int(np.sum(x > 0))} of the 40 seeds" if v == longer else f"{np.sum(x > 0)}"
+        assert f"{what} {counts} ({int(np.sum(x < 0))} behind, {int(np.sum(x == 0))} tie)" in flat
+        assert f"median {'difference ' if v == longer else ''}{np.median(x):.1f}" in flat
+        assert f"paired SD {np.std(x, ddof=1):.1f}" in flat
+    assert (
+        f"training accuracy {train[base]:.1f}% for the file, {train[longer]:.1f}% with 80 "
+        f"epochs and {train[wider]:.1f}% with the channels doubled"
+    ) in flat
+    params = {r["params"] for r in runs[wider]}
+    assert params == {19526} and {r["params"] for r in runs[base]} == {5158}
+    quoted = f"80 epochs test {m1:.1f} ± {h1:.1f} points higher"
+    comment = (RESULTS / "configs_tau_100_s337" / "rhythms_tau1_4.yaml").read_text()
+    assert quoted in " ".join(c.lstrip("# ") for c in comment.splitlines())
+    assert f"{m2:.1f} ± {h2:.1f}" in comment
+    training = " ".join((RESULTS.parent / "training.md").read_text().split())
+    assert f"{quoted} than its 40" in training and f"{m2:.1f} ± {h2:.1f} higher" in training
