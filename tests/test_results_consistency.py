@@ -1433,3 +1433,37 @@ def test_the_mix_against_the_gru_at_the_larger_budget_is_quoted_as_computed():
     assert f"too: {m:.1f} ± {h:.1f} points (seeds 511-550)" in flat
     training = " ".join((RESULTS.parent / "training.md").read_text().split())
     assert f"by {-m:.1f} ± {h:.1f} points (40 seeds)." in training
+
+
+def test_the_wide_mix_against_each_of_its_dynamics_is_quoted_as_computed():
+    """The declared single-dynamic test at 19,526 parameters: two rows against the mix at
+    97.5% (Bonferroni over two), both below 0, so stated; the mix cells are the GRU test's."""
+    flat = " ".join(README.split())
+    data, runs = _runs_by_variant("single_dynamic_wide_s511")
+    assert all([r["seed"] for r in runs[v]] == list(range(511, 541)) for v in runs)
+    mix, fast, slow = runs
+    _, gru_test = _runs_by_variant("mix_vs_gru_wide_s511")
+    assert runs[mix] == gru_test[mix][:30]  # copied in, as declared
+    assert all({r["params"] for r in runs[v]} == {19526} for v in runs)
+    acc = {v: np.array([100 * r["test_accuracy"] for r in runs[v]]) for v in runs}
+    train = {v: np.mean([100 * r["train_accuracy"] for r in runs[v]]) for v in runs}
+    d = {v: acc[v] - acc[mix] for v in (fast, slow)}
+    (m1, h1), (m2, h2) = (_ci(d[v], 0.975) for v in (fast, slow))
+    assert m1 + h1 < 0 and m2 + h2 < 0  # as declared: stated
+    assert (
+        f"One dynamic at tau_m 1 is {m1:.1f} ± {h1:.1f} points from the mix (97.5% interval "
+        f"{m1 - h1:.1f} to {m1 + h1:.1f}), one at tau_m 4 {m2:.1f} ± {h2:.1f} ({m2 - h2:.1f} "
+        f"to {m2 + h2:.1f})"
+    ) in flat
+    assert all(np.all(d[v] < 0) for v in d)  # "ahead of both on all 30 seeds"
+    assert "the mix is ahead of both on all 30 seeds" in flat
+    assert (
+        f"median differences {np.median(d[fast]):.1f} and {np.median(d[slow]):.1f} points, "
+        f"paired SDs {np.std(d[fast], ddof=1):.1f} and {np.std(d[slow], ddof=1):.1f}"
+    ) in flat
+    assert (
+        f"mix {train[mix]:.1f}%, tau_m 1 alone {train[fast]:.1f}%, tau_m 4 alone {train[slow]:.1f}%"
+    ) in flat
+    assert f"(tau_m 1: {m1:.1f} ± {h1:.1f}; tau_m 4: {m2:.1f} ± {h2:.1f}; seeds 511-540" in flat
+    training = " ".join((RESULTS.parent / "training.md").read_text().split())
+    assert f"(tau_m 1 by {-m1:.1f} ± {h1:.1f} points, tau_m 4 by {-m2:.1f} ±" in training
