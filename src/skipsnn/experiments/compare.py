@@ -72,7 +72,8 @@ def variant_cfg(base: Config, v: Variant, fraction: float, seed: int, budget=Non
     tr: dict[str, Any] = {"label_fraction": fraction, "seed": seed}
     if v.options.get("equal_steps"):
         tr["epochs"] = max(1, round(cfg.train.epochs / fraction))
-    if "epochs_scale" in v.options:  # relative, so the set fits any dataset's config
+    # relative to the base config, so a set fits any dataset's config
+    if "epochs_scale" in v.options:
         tr["epochs"] = max(1, round(cfg.train.epochs * v.options["epochs_scale"]))
     if "lr_scale" in v.options:
         tr["lr"] = cfg.train.lr * v.options["lr_scale"]

@@ -36,7 +36,17 @@ _ONE_DYNAMIC = _PATHWAY_NAMES.index("homogeneous, skip")
 _NO_SKIP = _PATHWAY_NAMES.index("heterogeneous, no skip")
 
 
+# The full network (both dynamics, the skip) and the conv-GRU reading its hidden state
+# averaged over time: shared by several sets, so their cells are the same runs.
+_MIX = Variant("heterogeneous, skip", "mmnd", {}, {"pathway": _FULL})
 _GRU_MEAN = Variant("conv-GRU, readout averaged over time", "gru", {}, {"gru": {"readout": "mean"}})
+
+
+def _gru_mean_trained(change: str, **options) -> Variant:
+    """`_GRU_MEAN` trained otherwise (``epochs_scale``, ``lr_scale``)."""
+    return _GRU_MEAN._replace(
+        name=f"{_GRU_MEAN.name}, {change}", options={**_GRU_MEAN.options, **options}
+    )
 
 
 def _gru_mean_readout_at(sizes: tuple[int, ...]) -> tuple[Variant, ...]:
@@ -256,44 +266,29 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
     )[::-1],  # the full network (heterogeneous, skip) first: the reference
     # The pathway set's two networks with the skip alone: the mix against its middle.
     "mix-vs-middle": (
-        Variant("heterogeneous, skip", "mmnd", {}, {"pathway": _FULL}),
+        _MIX,
         Variant("homogeneous, skip", "mmnd", {}, {"pathway": _ONE_DYNAMIC}),
     ),
     # The pathway set's two networks with both dynamics: the skip alone, same budget.
     "skip": (
-        Variant("heterogeneous, skip", "mmnd", {}, {"pathway": _FULL}),
+        _MIX,
         Variant("heterogeneous, no skip", "mmnd", {}, {"pathway": _NO_SKIP}),
     ),
     # The full network against the conv-GRU of its budget with the same kind of readout.
-    "mix-vs-gru": (Variant("heterogeneous, skip", "mmnd", {}, {"pathway": _FULL}), _GRU_MEAN),
+    "mix-vs-gru": (_MIX, _GRU_MEAN),
     # Is the GRU behind the full network only at the full network's training settings?
     # (At 100 per class it fits its training set less well than the mix of tau_m 1 and 4.)
     "gru-training": (
-        Variant("heterogeneous, skip", "mmnd", {}, {"pathway": _FULL}),
+        _MIX,
         _GRU_MEAN,
-        Variant(
-            "conv-GRU, readout averaged over time, twice the epochs",
-            "gru",
-            {},
-            {"gru": {"readout": "mean"}, "epochs_scale": 2.0},
-        ),
-        Variant(
-            "conv-GRU, readout averaged over time, 3x the learning rate",
-            "gru",
-            {},
-            {"gru": {"readout": "mean"}, "lr_scale": 3.0},
-        ),
-        Variant(
-            "conv-GRU, readout averaged over time, 0.3x the learning rate",
-            "gru",
-            {},
-            {"gru": {"readout": "mean"}, "lr_scale": 0.3},
-        ),
+        _gru_mean_trained("twice the epochs", epochs_scale=2.0),
+        _gru_mean_trained("3x the learning rate", lr_scale=3.0),
+        _gru_mean_trained("0.3x the learning rate", lr_scale=0.3),
     ),
     # Is a gain from the second dynamic heterogeneity, or a better single time constant
     # than the middle one? One dynamic at the base's fastest or slowest, same budget.
     "single-dynamic": (
-        Variant("heterogeneous, skip", "mmnd", {}, {"pathway": _FULL}),
+        _MIX,
         Variant(
             "homogeneous at the fastest dynamic, skip",
             "mmnd",
