@@ -312,3 +312,37 @@ def test_gru_training_set_changes_only_the_grus_epochs_and_learning_rate(
     got = sorted((m["epochs"], round(m["lr"], 6), m["readout"]) for m in runs)
     assert got == [(2, 0.003, "mean"), (2, 0.01, "mean"), (2, 0.03, "mean"), (4, 0.01, "mean")]
     assert sorted(seen) == pytest.approx([0.003, 0.01, 0.01, 0.03])
+
+
+def test_trained_longer_set_doubles_only_the_epochs_of_the_mix_and_the_gru(tmp_path, data):
+    """'trained-longer': the two networks of mix-vs-gru, each also at twice the epochs
+    (the mix at twice them first, the reference); nothing else changes."""
+    import json
+
+    from skipsnn.experiments.compare import VARIANT_SETS, variant_cfg
+
+    vs = VARIANT_SETS["trained-longer"]
+    assert vs[2:] == VARIANT_SETS["mix-vs-gru"]  # the same cells as mix-vs-gru's
+    assert [v.kind for v in vs] == ["mmnd", "gru", "mmnd", "gru"]
+    base = default_config("rhythms")
+    cfgs = [variant_cfg(base, v, 1.0, 3) for v in vs]
+    assert [c.train.epochs for c in cfgs] == [80, 80, 40, 40]
+    for longer, shorter in ((cfgs[0], cfgs[2]), (cfgs[1], cfgs[3])):
+        assert longer.replace(train={"epochs": 40}).to_dict() == shorter.to_dict()
+    assert vs[1].options["gru"] == vs[3].options["gru"] == {"readout": "mean"}
+
+    trained = []
+
+    def fake_train(cfg, out_dir, data, progress):
+        trained.append(cfg.train.epochs)
+        out_dir.mkdir(parents=True)
+        m = {"test_accuracy": 0.5, "train_accuracy": 0.9, "params": 7}
+        (out_dir / "metrics.json").write_text(json.dumps(m))
+        return m
+
+    cfg = _cfg(epochs=2, batch_size=64, lr=0.01)
+    compare(cfg, tmp_path, "trained-longer", seeds=1, train_fn=fake_train, data=data,
+            progress=False)  # fmt: skip
+    assert sorted(trained) == [2, 4]
+    runs = [json.loads(p.read_text()) for p in sorted((tmp_path / "runs").glob("conv_gru*/m*"))]
+    assert sorted(m["epochs"] for m in runs) == [2, 4]

@@ -128,7 +128,8 @@ def register(sub) -> None:
         "its skip, same budget), 'mix-vs-gru' (the full network beside the conv-GRU of its "
         "budget reading its hidden state averaged over time), 'gru-training' (the full network "
         "beside that GRU at the config's training settings, with twice the epochs, and at 3x "
-        "and 0.3x the learning rate), 'threads-bptt' and "
+        "and 0.3x the learning rate), 'trained-longer' (the full network and that GRU, each "
+        "at the config's epochs and at twice them), 'threads-bptt' and "
         "'threads-stdp' (the same seeded run at 1 and 2 threads), 'configs' (whole configs: "
         "--config, or the dataset's default, beside each --against FILE). Writes compare.md "
         "(mean ± 95% CI, paired differences to the first variant) and results.json.",
@@ -159,6 +160,7 @@ def register(sub) -> None:
             "skip",
             "mix-vs-gru",
             "gru-training",
+            "trained-longer",
             "threads-bptt",
             "threads-stdp",
             "configs",
