@@ -501,8 +501,28 @@ def run_cli(rng, d: Path) -> tuple[str, str]:
 KINDS = {"readers": run_reader, "configs": run_config, "cli": run_cli}
 
 
+def warm_imports() -> None:
+    """Import the heavy libraries the commands load lazily, before any case's time limit.
+
+    A limit that fires inside a first ``import torch`` (slow on a loaded machine) leaves a
+    half-initialized module behind, and every later case then fails on it; that is the
+    harness's fault, not the command's, so the imports happen here, untimed.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import scipy.stats  # noqa: F401
+    import torch  # noqa: F401
+    import torch.fx  # noqa: F401
+
+    import skipsnn.experiments.compare  # noqa: F401
+    import skipsnn.train  # noqa: F401
+
+
 def campaign(kind: str, cases: int, seed: int = 0) -> tuple[Counter, list[str]]:
     """Run ``cases`` cases of ``kind``; ``(outcome counts, descriptions of bad cases)``."""
+    warm_imports()
     counts: Counter = Counter()
     bad: list[str] = []
     for i in range(cases):
