@@ -346,3 +346,16 @@ def test_trained_longer_set_doubles_only_the_epochs_of_the_mix_and_the_gru(tmp_p
     assert sorted(trained) == [2, 4]
     runs = [json.loads(p.read_text()) for p in sorted((tmp_path / "runs").glob("conv_gru*/m*"))]
     assert sorted(m["epochs"] for m in runs) == [2, 4]
+
+
+def test_longer_still_set_is_the_mix_at_twice_and_four_times_the_epochs():
+    """'longer-still': trained-longer's reference row, then the same network at four
+    times the epochs; nothing else changes."""
+    from skipsnn.experiments.compare import VARIANT_SETS, variant_cfg
+
+    vs = VARIANT_SETS["longer-still"]
+    assert vs[0] == VARIANT_SETS["trained-longer"][0]  # the same cells
+    base = default_config("rhythms")
+    twice, four = (variant_cfg(base, v, 1.0, 3) for v in vs)
+    assert (twice.train.epochs, four.train.epochs) == (80, 160)
+    assert four.replace(train={"epochs": 80}).to_dict() == twice.to_dict()

@@ -129,7 +129,8 @@ def register(sub) -> None:
         "budget reading its hidden state averaged over time), 'gru-training' (the full network "
         "beside that GRU at the config's training settings, with twice the epochs, and at 3x "
         "and 0.3x the learning rate), 'trained-longer' (the full network and that GRU, each "
-        "at the config's epochs and at twice them), 'threads-bptt' and "
+        "at the config's epochs and at twice them), 'longer-still' (the full network at twice "
+        "and four times the config's epochs), 'threads-bptt' and "
         "'threads-stdp' (the same seeded run at 1 and 2 threads), 'configs' (whole configs: "
         "--config, or the dataset's default, beside each --against FILE). Writes compare.md "
         "(mean ± 95% CI, paired differences to the first variant) and results.json.",
@@ -161,6 +162,7 @@ def register(sub) -> None:
             "mix-vs-gru",
             "gru-training",
             "trained-longer",
+            "longer-still",
             "threads-bptt",
             "threads-stdp",
             "configs",

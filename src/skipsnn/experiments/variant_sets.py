@@ -291,6 +291,12 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
         _MIX,
         _GRU_MEAN,
     ),
+    # Does the mix still gain beyond twice the epochs? (Its 80-epoch row, the reference,
+    # is trained-longer's: same name and config, so a folder can share those cells.)
+    "longer-still": (
+        _trained(_MIX, "twice the epochs", epochs_scale=2.0),
+        _trained(_MIX, "four times the epochs", epochs_scale=4.0),
+    ),
     # Is a gain from the second dynamic heterogeneity, or a better single time constant
     # than the middle one? One dynamic at the base's fastest or slowest, same budget.
     "single-dynamic": (
