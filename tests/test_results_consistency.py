@@ -1515,3 +1515,31 @@ def test_the_mix_and_the_gru_both_trained_longer_are_quoted_as_computed():
     training = " ".join((RESULTS.parent / "training.md").read_text().split())
     assert f"beats that GRU by {-m1:.1f} ± {h1:.1f} points" in training
     assert f"more than the GRU's, by {m2:.1f} ± {h2:.1f} points" in training
+
+
+def test_the_mix_at_160_epochs_against_80_is_quoted_as_computed():
+    """The declared test beyond 80 epochs: one 95% interval containing 0, so not resolved,
+    and (reaching beyond -3) not bounded within 3 points; 80-epoch cells are trained-longer's."""
+    flat = " ".join(README.split())
+    runs, acc, d, (m, h) = _second_minus_first("longer_still_s551", range(551, 575))
+    twice, four = runs
+    assert [r["epochs"] for r in runs[twice]] == [80] * 24
+    assert [r["epochs"] for r in runs[four]] == [160] * 24
+    _, earlier = _runs_by_variant("trained_longer_s551")
+    assert [r["test_accuracy"] for r in earlier[twice][:24]] == [
+        r["test_accuracy"] for r in runs[twice]
+    ]  # the copied cells, as declared
+    assert m - h < 0 < m + h and m - h < -3  # not resolved, not bounded within 3
+    assert f"160 epochs minus 80: {m:.1f} ± {h:.1f} points (95% interval {m - h:.1f} to" in flat
+    assert f"{m + h:.1f}). The interval reaches beyond -3" in flat
+    ahead, behind, tie = int(np.sum(d > 0)), int(np.sum(d < 0)), int(np.sum(d == 0))
+    assert (
+        f"ahead on {ahead} of the 24 seeds, 80 on {behind}, {'one' if tie == 1 else tie} tie"
+        in flat
+    )
+    assert f"median difference {np.median(d):.1f} points, paired SD {np.std(d, ddof=1):.1f}" in flat
+    train = [np.mean([100 * r["train_accuracy"] for r in runs[v]]) for v in (four, twice)]
+    assert f"{train[0]:.1f}% at 160 epochs against {train[1]:.1f}% at 80" in flat
+    assert f"not resolved ({m:.1f} ± {h:.1f} points, seeds 551-574)" in flat  # summaries
+    training = " ".join((RESULTS.parent / "training.md").read_text().split())
+    assert f"160 epochs against 80 is not resolved ({m:.1f} ± {h:.1f} points, 24 seeds" in training
