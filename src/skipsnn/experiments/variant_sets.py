@@ -47,6 +47,11 @@ def _trained(v: Variant, change: str, **options) -> Variant:
     return v._replace(name=f"{v.name}, {change}", options={**v.options, **options})
 
 
+def _twice_the_epochs(v: Variant) -> Variant:
+    """The variant at twice the base config's epochs (rows shared by several sets)."""
+    return _trained(v, "twice the epochs", epochs_scale=2.0)
+
+
 def _gru_mean_readout_at(sizes: tuple[int, ...]) -> tuple[Variant, ...]:
     """The conv-GRU reading its hidden state averaged over time, at these training sizes."""
     return tuple(
@@ -279,22 +284,22 @@ VARIANT_SETS: dict[str, tuple[Variant, ...]] = {
     "gru-training": (
         _MIX,
         _GRU_MEAN,
-        _trained(_GRU_MEAN, "twice the epochs", epochs_scale=2.0),
+        _twice_the_epochs(_GRU_MEAN),
         _trained(_GRU_MEAN, "3x the learning rate", lr_scale=3.0),
         _trained(_GRU_MEAN, "0.3x the learning rate", lr_scale=0.3),
     ),
     # Both networks trained twice as long (a 2x2 design): is the mix still ahead, and does
     # it gain more from the longer training than the GRU does? The reference first.
     "trained-longer": (
-        _trained(_MIX, "twice the epochs", epochs_scale=2.0),
-        _trained(_GRU_MEAN, "twice the epochs", epochs_scale=2.0),
+        _twice_the_epochs(_MIX),
+        _twice_the_epochs(_GRU_MEAN),
         _MIX,
         _GRU_MEAN,
     ),
     # Does the mix still gain beyond twice the epochs? (Its 80-epoch row, the reference,
     # is trained-longer's: same name and config, so a folder can share those cells.)
     "longer-still": (
-        _trained(_MIX, "twice the epochs", epochs_scale=2.0),
+        _twice_the_epochs(_MIX),
         _trained(_MIX, "four times the epochs", epochs_scale=4.0),
     ),
     # Is a gain from the second dynamic heterogeneity, or a better single time constant
